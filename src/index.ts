@@ -10,3 +10,6 @@ export {
 } from './session.js';
 export { runModel, type RunModelOptions } from './runModel.js';
 export { registeredOps } from './ops/registry.js';
+export { Tokenizer } from './tokenizer/index.js';
+export { TextPipeline, cosine, type Classification, type PipelineOptions } from './pipeline/index.js';
+export { loadModelFolder, type ModelFolder, type ModelConfig, type FolderOptions } from './pipeline/folder.js';

@@ -38,13 +38,32 @@ export interface Graph {
   readonly producer: string;
 }
 
-export interface LoadOptions extends TensorDecodeOptions {}
+export interface LoadOptions extends TensorDecodeOptions {
+  /** Bound on all tensors the model holds together (initializers, constants, tensor attributes). */
+  maxTotalBytes?: number;
+}
+
+type DecodeTensor = (proto: onnx.ITensorProto, what: string) => Tensor;
 
 export function normalizeDomain(domain: string | null | undefined): string {
   return !domain || domain === 'ai.onnx' ? '' : domain;
 }
 
-export function decodeModel(bytes: Uint8Array): onnx.ModelProto {
+/**
+ * Decodes ModelProto bytes. With `maxBytes`, the memory decoding would take is estimated first
+ * (decodedBytes): protobuf objects cost far more than their encoding, so a small file can
+ * otherwise exhaust the heap before any check of ours runs.
+ */
+export function decodeModel(bytes: Uint8Array, maxBytes?: number): onnx.ModelProto {
+  if (maxBytes !== undefined) {
+    const estimate = decodedBytes(bytes);
+    if (estimate > maxBytes) {
+      throw new LambertError(
+        'RESOURCE_LIMIT',
+        `decoding this ${bytes.length}-byte model would take about ${estimate} bytes of memory, over maxMemoryBytes (${maxBytes})`,
+      );
+    }
+  }
   try {
     return onnx.ModelProto.decode(bytes);
   } catch (err) {
@@ -53,7 +72,7 @@ export function decodeModel(bytes: Uint8Array): onnx.ModelProto {
 }
 
 export function loadGraph(bytes: Uint8Array, options: LoadOptions = {}): Graph {
-  const model = decodeModel(bytes);
+  const model = decodeModel(bytes, options.maxTotalBytes);
   try {
     return buildGraph(model, options);
   } finally {
@@ -68,7 +87,11 @@ function valueDecl(info: onnx.IValueInfoProto, what: string): ValueDecl {
   const dtype = dtypeFromOnnx(tensorType.elemType, `${what} "${name}"`);
   const dims = tensorType.shape
     ? (tensorType.shape.dim ?? []).map((d) => {
-        if (d.dimValue !== null && d.dimValue !== undefined && d.value === 'dimValue') return toSafeNumber(d.dimValue, `${what} "${name}"`);
+        if (d.dimValue !== null && d.dimValue !== undefined && d.value === 'dimValue') {
+          const n = toSafeNumber(d.dimValue, `${what} "${name}"`);
+          if (n < 0) throw new LambertError('INVALID_MODEL', `${what} "${name}": negative dimension ${n}`);
+          return n;
+        }
         if (d.dimParam) return d.dimParam;
         return null;
       })
@@ -76,7 +99,7 @@ function valueDecl(info: onnx.IValueInfoProto, what: string): ValueDecl {
   return { name, dtype, dims };
 }
 
-function attributeValue(attr: onnx.IAttributeProto, owner: string, options: LoadOptions): AttributeValue {
+function attributeValue(attr: onnx.IAttributeProto, owner: string, decode: DecodeTensor): AttributeValue {
   const T = onnx.AttributeProto.AttributeType;
   const what = `${owner} attribute "${attr.name}"`;
   const text = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -88,7 +111,7 @@ function attributeValue(attr: onnx.IAttributeProto, owner: string, options: Load
     case T.STRING:
       return text(attr.s ?? new Uint8Array());
     case T.TENSOR:
-      return tensorFromProto(attr.t ?? {}, what, options);
+      return decode(attr.t ?? {}, what);
     case T.FLOATS:
       return [...(attr.floats ?? [])];
     case T.INTS:
@@ -96,7 +119,7 @@ function attributeValue(attr: onnx.IAttributeProto, owner: string, options: Load
     case T.STRINGS:
       return (attr.strings ?? []).map(text);
     case T.TENSORS:
-      return (attr.tensors ?? []).map((t, i) => tensorFromProto(t, `${what}[${i}]`, options));
+      return (attr.tensors ?? []).map((t, i) => decode(t, `${what}[${i}]`));
     default:
       throw new LambertError('UNSUPPORTED_OP', `${what}: attribute type ${T[attr.type ?? 0] ?? attr.type} is not supported`);
   }
@@ -138,12 +161,26 @@ function buildGraph(model: onnx.ModelProto, options: LoadOptions): Graph {
   }
   if (!opsets.has('') && (model.opsetImport ?? []).length === 0) opsets.set('', 1);
 
+  // Views of the file and copies out of typed fields alike: what the graph holds stays within the budget.
+  let totalBytes = 0;
+  const decode: DecodeTensor = (proto, what) => {
+    const tensor = tensorFromProto(proto, what, options);
+    totalBytes += tensor.data.byteLength;
+    if (options.maxTotalBytes !== undefined && totalBytes > options.maxTotalBytes) {
+      throw new LambertError(
+        'RESOURCE_LIMIT',
+        `the model's tensors need over ${totalBytes} bytes (at ${what}${proto.name ? ` "${proto.name}"` : ''}), over maxMemoryBytes (${options.maxTotalBytes})`,
+      );
+    }
+    return tensor;
+  };
+
   const initializers = new Map<string, Tensor>();
   for (const init of graph.initializer ?? []) {
     const name = init.name ?? '';
     if (!name) throw new LambertError('INVALID_MODEL', 'an initializer has no name');
     if (initializers.has(name)) throw new LambertError('INVALID_MODEL', `initializer "${name}" is defined twice`);
-    initializers.set(name, tensorFromProto(init, 'initializer', options));
+    initializers.set(name, decode(init, 'initializer'));
   }
   if ((graph.sparseInitializer ?? []).length > 0) {
     throw new LambertError('UNSUPPORTED_TYPE', 'sparse initializers are not supported');
@@ -165,6 +202,12 @@ function buildGraph(model: onnx.ModelProto, options: LoadOptions): Graph {
     for (let hops = 0; alias.has(current); hops++) {
       if (hops > alias.size) throw new LambertError('INVALID_MODEL', `Identity nodes form a cycle through "${name}"`);
       current = alias.get(current)!;
+    }
+    // Point the whole chain at its end, so long Identity chains with many readers resolve in linear time.
+    for (let step = name; alias.has(step) && step !== current; ) {
+      const next = alias.get(step)!;
+      alias.set(step, current);
+      step = next;
     }
     return current;
   };
@@ -192,7 +235,7 @@ function buildGraph(model: onnx.ModelProto, options: LoadOptions): Graph {
     const attrMap = new Map<string, AttributeValue>();
     for (const attr of proto.attribute ?? []) {
       if (attr.refAttrName) throw new LambertError('INVALID_MODEL', `${owner}: attribute references are only valid inside functions`);
-      attrMap.set(attr.name ?? '', attributeValue(attr, owner, options));
+      attrMap.set(attr.name ?? '', attributeValue(attr, owner, decode));
     }
     const attrs = new Attributes(attrMap, { name, opType });
     const outputs = [...(proto.output ?? [])];
@@ -238,8 +281,12 @@ function buildGraph(model: onnx.ModelProto, options: LoadOptions): Graph {
     def: node.def!,
   }));
 
+  const outputNames = new Set<string>();
   const outputs: GraphOutput[] = (graph.output ?? []).map((o) => {
     const decl = valueDecl(o, 'graph output');
+    if (!decl.name) throw new LambertError('INVALID_MODEL', 'a graph output has no name');
+    if (outputNames.has(decl.name)) throw new LambertError('INVALID_MODEL', `graph output "${decl.name}" is declared twice`);
+    outputNames.add(decl.name);
     return { ...decl, source: resolveName(decl.name) };
   });
 
@@ -308,4 +355,121 @@ function topologicalOrder(nodes: GraphNode[], available: Set<string>, outputs: r
     throw new LambertError('INVALID_MODEL', `the graph has a cycle through ${stuck.map(describeNode).join(', ')}`);
   }
   return order;
+}
+
+/**
+ * What a field holds, for the decode estimate: a message (its type's name), elements of a
+ * repeated number ('int64' ones decode to Long objects, the rest to plain numbers; 'fixed32'
+ * and 'fixed64' give the packed element width), or 'bytes' (decoded as a view, not a copy).
+ * Every other field is a string or a scalar.
+ */
+type FieldKind = string;
+const SCHEMA: Record<string, Record<number, FieldKind>> = {
+  Model: { 7: 'Graph', 8: 'Pair', 14: 'Pair', 20: 'TrainingInfo', 25: 'Function' },
+  Graph: { 1: 'Node', 5: 'Tensor', 11: 'ValueInfo', 12: 'ValueInfo', 13: 'ValueInfo', 14: 'Annotation', 15: 'SparseTensor' },
+  Node: { 5: 'Attribute' },
+  Attribute: { 4: 'bytes', 5: 'Tensor', 6: 'Graph', 7: 'fixed32', 8: 'int64', 9: 'bytes', 10: 'Tensor', 11: 'Graph', 14: 'Type', 15: 'Type', 22: 'SparseTensor', 23: 'SparseTensor' },
+  Tensor: { 1: 'int64', 3: 'Pair', 4: 'fixed32', 5: 'int32', 6: 'bytes', 7: 'int64', 9: 'bytes', 10: 'fixed64', 11: 'int64', 13: 'Pair' },
+  SparseTensor: { 1: 'Tensor', 2: 'Tensor', 3: 'int64' },
+  ValueInfo: { 2: 'Type' },
+  Type: { 1: 'TypeTensor', 4: 'TypeElem', 5: 'TypeMap', 8: 'TypeTensor', 9: 'TypeElem' },
+  TypeTensor: { 2: 'Shape' },
+  TypeElem: { 1: 'Type' },
+  TypeMap: { 2: 'Type' },
+  Shape: { 1: 'Pair' },
+  TrainingInfo: { 1: 'Graph', 2: 'Graph', 3: 'Pair', 4: 'Pair' },
+  Function: { 7: 'Node', 9: 'Pair' },
+  Annotation: { 2: 'Pair' },
+  // Messages of scalars and strings only: StringStringEntry, OperatorSetId, Segment, Dimension.
+  Pair: {},
+};
+
+// Heap bytes per decoded item, measured on protobufjs' static code (V8, 64-bit), rounded up.
+const MESSAGE_COST = 400;
+const FIELD_COST = 160;
+const LONG_COST = 64;
+const NUMBER_COST = 12;
+const MAX_DEPTH = 100;
+
+/** An upper estimate of the heap that decoding `bytes` as a ModelProto takes; malformed input just ends the walk. */
+export function decodedBytes(bytes: Uint8Array): number {
+  let pos = 0;
+  let total = 0;
+  const varint = (): number => {
+    let value = 0;
+    for (let shift = 0; shift < 64; shift += 7) {
+      if (pos >= bytes.length) return -1;
+      const b = bytes[pos++]!;
+      if (shift < 49) value += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) return value;
+    }
+    return -1;
+  };
+  const countVarints = (end: number): number => {
+    let n = 0;
+    for (let i = pos; i < end; i++) if (bytes[i]! < 0x80) n++;
+    return n;
+  };
+  /** Skips one field's value; false when the bytes end or make no sense. */
+  const skip = (wire: number, field: number, depth: number): boolean => {
+    switch (wire) {
+      case 0:
+        return varint() >= 0;
+      case 1:
+        pos += 8;
+        return pos <= bytes.length;
+      case 5:
+        pos += 4;
+        return pos <= bytes.length;
+      case 2: {
+        const len = varint();
+        if (len < 0 || pos + len > bytes.length) return false;
+        pos += len;
+        return true;
+      }
+      case 3:
+        while (depth < MAX_DEPTH) {
+          const tag = varint();
+          if (tag < 0) return false;
+          if ((tag & 7) === 4) return tag >>> 3 === field;
+          if (!skip(tag & 7, tag >>> 3, depth + 1)) return false;
+        }
+        return false;
+      default:
+        return false;
+    }
+  };
+  const walk = (type: string, end: number, depth: number): boolean => {
+    total += MESSAGE_COST;
+    const fields = SCHEMA[type]!;
+    while (pos < end) {
+      const tag = varint();
+      if (tag < 0) return false;
+      const wire = tag & 7;
+      const kind = fields[tag >>> 3];
+      if (kind !== undefined && kind in SCHEMA && wire === 2) {
+        const len = varint();
+        if (len < 0 || pos + len > end || depth >= MAX_DEPTH) return false;
+        if (!walk(kind, pos + len, depth + 1)) return false;
+        continue;
+      }
+      const numeric = kind === 'int64' || kind === 'int32' || kind === 'fixed32' || kind === 'fixed64';
+      if (numeric && wire === 2) {
+        const len = varint();
+        if (len < 0 || pos + len > end) return false;
+        const width = kind === 'fixed32' ? 4 : kind === 'fixed64' ? 8 : 0;
+        const count = width ? Math.floor(len / width) : countVarints(pos + len);
+        total += count * (kind === 'int64' ? LONG_COST : NUMBER_COST);
+        pos += len;
+        continue;
+      }
+      const start = pos;
+      if (!skip(wire, tag >>> 3, depth)) return false;
+      // Strings are copied out of the buffer (unknown fields are counted alike); bytes fields stay views.
+      total += FIELD_COST + (wire === 2 && kind === undefined ? pos - start : 0);
+    }
+    return pos === end;
+  };
+  walk('Model', bytes.length, 0);
+  return total;
 }

@@ -3,13 +3,17 @@
  * shape, fold everything that depends only on constants and shapes (the Shape → Gather →
  * Concat → Reshape chains of exported graphs vanish here), let ops pack constant weights, and
  * lay all intermediates into one arena by lifetime.
+ *
+ * Memory is bounded by `maxMemoryBytes`: every inferred output, the folded constants and the
+ * arena are checked before anything is allocated, and run.ts checks the outputs whose size was
+ * only known at run time against what the arena leaves.
  */
 import { LambertError, describeNode, formatShape } from './errors.js';
 import type { Graph, GraphNode } from './load.js';
 import type { InputMetas, OutputAllocator, ValueMeta } from './ops/types.js';
-import { allocate, bytesPerElement, sizeOf, Tensor, viewOf, type DType } from './tensor.js';
+import { allocate, bytesPerElement, isDType, sizeOf, Tensor, viewOf, type DType } from './tensor.js';
 
-export interface Step {
+interface StepDraft {
   readonly node: GraphNode;
   /** Slot per node input, -1 for an omitted optional input. */
   readonly inputSlots: Int32Array;
@@ -18,7 +22,14 @@ export interface Step {
   readonly inputs: (Tensor | undefined)[];
   /** Arena-backed output tensors, where the planner knew the shape. */
   readonly planned: (Tensor | undefined)[];
+  /** What infer promised per output: run.ts holds the op to it. */
+  readonly expected: readonly (ValueMeta | undefined)[];
   readonly state: unknown;
+}
+
+export interface Step extends StepDraft {
+  /** Slots nobody reads after this step (graph outputs excluded): dropped so their memory can go. */
+  readonly dead: Int32Array;
 }
 
 export interface Plan {
@@ -30,12 +41,23 @@ export interface Plan {
   readonly arena: ArrayBuffer;
   /** Nodes folded away at plan time. */
   readonly foldedNodes: number;
+  /** Bytes held by the plan: arena plus folded constants. */
+  readonly bytes: number;
+  /** The budget the plan was made under; run-time allocations get what the plan leaves of it. */
+  readonly maxMemoryBytes: number;
 }
 
 export interface InputSpec {
   readonly dtype: DType;
   readonly dims: readonly number[];
 }
+
+export interface PlanOptions {
+  /** Bound on the plan's memory: arena + folded constants + run-time allocations. Default 2 GiB. */
+  readonly maxMemoryBytes?: number;
+}
+
+export const DEFAULT_MAX_MEMORY_BYTES = 2 * 1024 ** 3;
 
 const ARENA_ALIGN = 64;
 
@@ -49,62 +71,134 @@ export function asNodeError(node: GraphNode, inputs: readonly (ValueMeta | Tenso
     if (err.message.includes(`"${node.name}"`)) return err;
     return new LambertError(err.code, `${where}: ${err.message}`, { cause: err });
   }
-  return new LambertError('INTERNAL_ERROR', `${where}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+  const message = (err as Error)?.message ?? String(err);
+  // The engine's own bounds come first, but an op's scratch space can still exhaust the heap or stack.
+  if (err instanceof RangeError && /allocation failed|call stack size/i.test(message)) {
+    return new LambertError('RESOURCE_LIMIT', `${where}: ${message}`, { cause: err });
+  }
+  return new LambertError('INTERNAL_ERROR', `${where}: ${message}`, { cause: err });
 }
 
-/** Allocates fresh tensors: used while folding constants, and when a shape was unknown at plan time. */
+/** Allocates fresh tensors with no bound (tests and tools that call ops directly). */
 export const freshAllocator: OutputAllocator = {
   alloc(_index, dtype, dims) {
     return new Tensor(dtype, allocate(dtype, sizeOf(dims)), dims);
   },
 };
 
-export function buildPlan(graph: Graph, feeds: ReadonlyMap<string, InputSpec>): Plan {
+/** Bytes of a tensor of `dims`, or an error naming the node when the dims are not a valid shape. */
+export function checkedBytes(node: GraphNode, what: string, dtype: DType, dims: readonly number[]): number {
+  for (const d of dims) {
+    if (!Number.isSafeInteger(d) || d < 0) {
+      throw new LambertError('INVALID_MODEL', `${describeNode(node)}: ${what} has an invalid shape ${formatShape(dims)}`);
+    }
+  }
+  const bytes = sizeOf(dims) * bytesPerElement(dtype);
+  if (!Number.isSafeInteger(bytes)) {
+    throw new LambertError('INVALID_MODEL', `${describeNode(node)}: ${what} ${dtype}${formatShape(dims)} has too many elements`);
+  }
+  return bytes;
+}
+
+/** Fresh allocations charged against a budget: constant folding, and run-time outputs of unknown shape. */
+export class BudgetAllocator implements OutputAllocator {
+  node: GraphNode | undefined;
+  used = 0;
+  constructor(private readonly limit: number) {}
+
+  alloc<T extends DType>(index: number, dtype: T, dims: readonly number[]): Tensor<T> {
+    const node = this.node!;
+    const bytes = checkedBytes(node, `output ${index}`, dtype, dims);
+    if (this.used + bytes > this.limit) {
+      throw new LambertError(
+        'RESOURCE_LIMIT',
+        `${describeNode(node)}: output ${index} ${dtype}${formatShape(dims)} needs ${bytes} bytes, ` +
+          `over the ${this.limit - this.used} left of maxMemoryBytes`,
+      );
+    }
+    this.used += bytes;
+    return new Tensor(dtype, allocate(dtype, sizeOf(dims)), dims);
+  }
+}
+
+export function buildPlan(graph: Graph, feeds: ReadonlyMap<string, InputSpec>, options: PlanOptions = {}): Plan {
+  const limit = options.maxMemoryBytes ?? DEFAULT_MAX_MEMORY_BYTES;
   const slotOf = new Map<string, number>();
   const metas: ValueMeta[] = [];
   const values: (Tensor | undefined)[] = [];
-  const define = (name: string, meta: ValueMeta): number => {
+  // Slots whose shape or value follows from a feed of variable shape: failures there are the caller's.
+  const variable: boolean[] = [];
+  const define = (name: string, meta: ValueMeta, fromVariable: boolean): number => {
     const slot = metas.length;
     metas.push(meta);
     values.push(meta.value);
+    variable.push(fromVariable);
     slotOf.set(name, slot);
     return slot;
   };
 
-  for (const [name, tensor] of graph.initializers) define(name, { dtype: tensor.type, shape: tensor.dims, value: tensor });
+  for (const [name, tensor] of graph.initializers) define(name, { dtype: tensor.type, shape: tensor.dims, value: tensor }, false);
   const inputSlots = new Map<string, number>();
   for (const input of graph.inputs) {
     const spec = feeds.get(input.name);
-    if (spec) inputSlots.set(input.name, define(input.name, { dtype: spec.dtype, shape: spec.dims }));
+    const fixed = input.dims !== null && input.dims.every((d) => typeof d === 'number');
+    if (spec) inputSlots.set(input.name, define(input.name, { dtype: spec.dtype, shape: spec.dims }, !fixed));
   }
+  const feedShapes = () =>
+    [...feeds].map(([name, spec]) => `"${name}" ${spec.dtype}${formatShape(spec.dims)}`).join(', ') || '(none)';
+  // An op rejecting shapes that came from variable-shape feeds is rejecting the caller's inputs.
+  const nodeError = (node: GraphNode, fromVariable: boolean, inputs: readonly (ValueMeta | Tensor | undefined)[], err: unknown) => {
+    const wrapped = asNodeError(node, inputs, err);
+    if (!fromVariable || !['INVALID_MODEL', 'INVALID_INPUT', 'RESOURCE_LIMIT'].includes(wrapped.code)) return wrapped;
+    const code = wrapped.code === 'RESOURCE_LIMIT' ? 'RESOURCE_LIMIT' : 'INVALID_INPUT';
+    return new LambertError(code, `the model cannot run on inputs ${feedShapes()}: ${wrapped.message}`, { cause: wrapped });
+  };
 
-  const steps: Step[] = [];
+  const folding = new BudgetAllocator(limit);
+  const drafts: StepDraft[] = [];
   let foldedNodes = 0;
   for (const node of graph.nodes) {
-    const inMetas: InputMetas = node.inputs.map((name) => {
-      if (!name) return undefined;
+    const inSlots = node.inputs.map((name) => {
+      if (!name) return -1;
       const slot = slotOf.get(name);
       if (slot === undefined) throw new LambertError('INVALID_INPUT', `${describeNode(node)}: input "${name}" was not fed`);
-      return metas[slot];
+      return slot;
     });
+    const inMetas: InputMetas = inSlots.map((slot) => (slot < 0 ? undefined : metas[slot]));
+    const fromVariable = inSlots.some((slot) => slot >= 0 && variable[slot]!);
     let outMetas: ValueMeta[];
     try {
       outMetas = node.def.infer(node, inMetas);
     } catch (err) {
-      throw asNodeError(node, inMetas, err);
+      throw nodeError(node, fromVariable, inMetas, err);
+    }
+    checkOutputCount(node, outMetas);
+    try {
+      checkInferred(node, outMetas, limit);
+    } catch (err) {
+      throw nodeError(node, fromVariable, inMetas, err);
+    }
+    // Ops whose result follows from shapes alone (Shape, Size) return it from infer.
+    const namedOutputs = node.outputs.filter((name) => name);
+    if (namedOutputs.length > 0 && node.outputs.every((name, i) => !name || outMetas[i]?.value !== undefined)) {
+      node.outputs.forEach((name, i) => name && define(name, outMetas[i]!, fromVariable));
+      foldedNodes++;
+      continue;
     }
     const foldable = !node.def.noFold && inMetas.every((m) => m === undefined || m.value !== undefined);
     if (foldable) {
       const inputs = inMetas.map((m) => m?.value);
       let outputs: Tensor[];
       try {
-        outputs = node.def.run(node, inputs, freshAllocator, node.def.prepare?.(node, inMetas));
+        folding.node = node;
+        outputs = node.def.run(node, inputs, folding, node.def.prepare?.(node, inMetas));
+        checkOutputs(node, outputs, outMetas);
       } catch (err) {
-        throw asNodeError(node, inputs, err);
+        throw nodeError(node, fromVariable, inputs, err);
       }
       node.outputs.forEach((name, i) => {
         const t = outputs[i];
-        if (name && t) define(name, { dtype: t.type, shape: t.dims, value: t });
+        if (name && t) define(name, { dtype: t.type, shape: t.dims, value: t }, fromVariable);
       });
       foldedNodes++;
       continue;
@@ -113,21 +207,19 @@ export function buildPlan(graph: Graph, feeds: ReadonlyMap<string, InputSpec>): 
     try {
       state = node.def.prepare?.(node, inMetas);
     } catch (err) {
-      throw asNodeError(node, inMetas, err);
+      throw nodeError(node, fromVariable, inMetas, err);
     }
     const outputSlots = new Int32Array(node.outputs.length).fill(-1);
     node.outputs.forEach((name, i) => {
-      const meta = outMetas[i];
-      if (!name) return;
-      if (!meta) throw new LambertError('INTERNAL_ERROR', `${describeNode(node)}: no type inferred for output ${i}`);
-      outputSlots[i] = define(name, { dtype: meta.dtype, shape: meta.shape });
+      if (name) outputSlots[i] = define(name, { dtype: outMetas[i]!.dtype, shape: outMetas[i]!.shape }, fromVariable);
     });
-    steps.push({
+    drafts.push({
       node,
-      inputSlots: Int32Array.from(node.inputs, (name) => (name ? slotOf.get(name)! : -1)),
+      inputSlots: Int32Array.from(inSlots),
       outputSlots,
       inputs: new Array(node.inputs.length).fill(undefined),
       planned: new Array(node.outputs.length).fill(undefined),
+      expected: node.outputs.map((name, i) => (name ? outMetas[i] : undefined)),
       state,
     });
   }
@@ -138,16 +230,84 @@ export function buildPlan(graph: Graph, feeds: ReadonlyMap<string, InputSpec>): 
     return slot;
   });
 
-  const arena = layoutArena(steps, metas, outputSlots);
-  return { values, inputSlots, outputSlots, steps, arena, foldedNodes };
+  const { arena, dead } = layoutArena(drafts, metas, outputSlots, limit - folding.used, feedShapes);
+  return {
+    values,
+    inputSlots,
+    outputSlots,
+    steps: drafts.map((draft, s) => ({ ...draft, dead: dead[s]! })),
+    arena,
+    foldedNodes,
+    bytes: arena.byteLength + folding.used,
+    maxMemoryBytes: limit,
+  };
+}
+
+/** A node naming more outputs than its op has is a broken model, whatever the inputs. */
+function checkOutputCount(node: GraphNode, outMetas: readonly ValueMeta[]): void {
+  if (!Array.isArray(outMetas)) throw new LambertError('INTERNAL_ERROR', `${describeNode(node)}: infer returned no outputs`);
+  node.outputs.forEach((name, i) => {
+    if (name && !outMetas[i]) {
+      throw new LambertError(
+        'INVALID_MODEL',
+        `${describeNode(node)}: the node declares ${node.outputs.length} outputs but the op produces ${outMetas.length}`,
+      );
+    }
+  });
+}
+
+/** Holds infer to its contract, so a lax op cannot hand the planner shapes it would choke on. */
+function checkInferred(node: GraphNode, outMetas: readonly ValueMeta[], limit: number): void {
+  node.outputs.forEach((name, i) => {
+    if (!name) return;
+    const meta = outMetas[i]!;
+    if (!isDType(meta.dtype)) throw new LambertError('INTERNAL_ERROR', `${describeNode(node)}: infer gave output ${i} no valid dtype`);
+    if (meta.shape === null) return;
+    if (!Array.isArray(meta.shape)) throw new LambertError('INTERNAL_ERROR', `${describeNode(node)}: infer gave output ${i} no valid shape`);
+    const bytes = checkedBytes(node, `output ${i} "${name}"`, meta.dtype, meta.shape);
+    if (bytes > limit) {
+      throw new LambertError(
+        'RESOURCE_LIMIT',
+        `${describeNode(node)}: output ${i} "${name}" ${meta.dtype}${formatShape(meta.shape)} needs ${bytes} bytes, over maxMemoryBytes (${limit})`,
+      );
+    }
+  });
+}
+
+/** Holds run to what infer promised: dtype always, dims where infer knew them. */
+export function checkOutputs(node: GraphNode, outputs: readonly (Tensor | undefined)[], expected: readonly (ValueMeta | undefined)[]): void {
+  if (!Array.isArray(outputs)) throw new LambertError('INTERNAL_ERROR', `${describeNode(node)}: run returned no outputs`);
+  const names = node.outputs;
+  for (let i = 0; i < names.length; i++) {
+    if (!names[i]) continue;
+    const t = outputs[i];
+    const meta = expected[i];
+    if (!(t instanceof Tensor) || (meta && (t.type !== meta.dtype || (meta.shape !== null && !sameDims(t.dims, meta.shape))))) {
+      const got = t instanceof Tensor ? `${t.type}${formatShape(t.dims)}` : String(t);
+      const want = meta ? `${meta.dtype}${formatShape(meta.shape)}` : 'a tensor';
+      throw new LambertError('INTERNAL_ERROR', `${describeNode(node)}: output ${i} is ${got} but infer promised ${want}`);
+    }
+  }
+}
+
+function sameDims(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /**
  * Gives every step output of known shape a region of one arena, reusing a region once the last
  * reader of its value has run. Views (Reshape and friends) share their source's region, so it
- * lives as long as its longest-lived view.
+ * lives as long as its longest-lived view. Also records, per step, the values that die there.
  */
-function layoutArena(steps: Step[], metas: ValueMeta[], outputSlots: readonly number[]): ArrayBuffer {
+function layoutArena(
+  steps: StepDraft[],
+  metas: ValueMeta[],
+  outputSlots: readonly number[],
+  budget: number,
+  feedShapes: () => string,
+): { arena: ArrayBuffer; dead: Int32Array[] } {
   const root = new Int32Array(metas.length).map((_, i) => i);
   const lastUse = new Int32Array(metas.length).fill(-1);
   steps.forEach((step, s) => {
@@ -160,51 +320,42 @@ function layoutArena(steps: Step[], metas: ValueMeta[], outputSlots: readonly nu
   for (const slot of outputSlots) lastUse[root[slot]!] = end;
 
   const offsets = new Map<number, { offset: number; bytes: number }>();
-  const free: { offset: number; bytes: number }[] = [];
+  const free = new FreeList();
   let arenaBytes = 0;
   const take = (bytes: number): number => {
-    let best = -1;
-    for (let i = 0; i < free.length; i++) {
-      if (free[i]!.bytes >= bytes && (best < 0 || free[i]!.bytes < free[best]!.bytes)) best = i;
-    }
-    if (best < 0) {
-      const offset = arenaBytes;
-      arenaBytes += bytes;
-      return offset;
-    }
-    const block = free[best]!;
-    const offset = block.offset;
-    if (block.bytes === bytes) free.splice(best, 1);
-    else free[best] = { offset: block.offset + bytes, bytes: block.bytes - bytes };
-    return offset;
+    const offset = free.take(bytes);
+    if (offset !== undefined) return offset;
+    arenaBytes += bytes;
+    return arenaBytes - bytes;
   };
-  const release = (block: { offset: number; bytes: number }) => {
-    free.push(block);
-    free.sort((a, b) => a.offset - b.offset);
-    for (let i = free.length - 1; i > 0; i--) {
-      const prev = free[i - 1]!;
-      if (prev.offset + prev.bytes === free[i]!.offset) {
-        prev.bytes += free[i]!.bytes;
-        free.splice(i, 1);
-      }
-    }
-  };
+  const release = (block: { offset: number; bytes: number }) => free.add(block.offset, block.bytes);
 
   const dying: number[][] = steps.map(() => []);
+  const dead: number[][] = steps.map(() => []);
   steps.forEach((step, s) => {
     step.outputSlots.forEach((slot, i) => {
-      if (slot < 0 || root[slot] !== slot) return;
+      if (slot < 0) return;
+      // A value nobody reads still needs its region (and its reference) while its own step runs.
+      const dies = Math.max(lastUse[root[slot]!]!, s);
+      if (dies < end) dead[dies]!.push(slot);
+      if (root[slot] !== slot) return;
       const meta = metas[slot]!;
       if (meta.shape === null || (step.node.def.view && i === 0)) return;
       const bytes = Math.ceil((sizeOf(meta.shape) * bytesPerElement(meta.dtype)) / ARENA_ALIGN) * ARENA_ALIGN;
       if (bytes === 0) return;
       offsets.set(slot, { offset: take(bytes), bytes });
-      // A value nobody reads still needs its region while its own step runs.
-      dying[Math.max(lastUse[slot]!, s)]?.push(slot);
+      dying[dies]?.push(slot);
     });
     for (const slot of dying[s]!) release(offsets.get(slot)!);
   });
 
+  if (arenaBytes > budget) {
+    throw new LambertError(
+      'RESOURCE_LIMIT',
+      `the plan for inputs ${feedShapes()} needs a ${arenaBytes}-byte arena for intermediate values, ` +
+        `over the ${budget} bytes that maxMemoryBytes leaves after constants`,
+    );
+  }
   const arena = new ArrayBuffer(arenaBytes);
   steps.forEach((step) => {
     step.outputSlots.forEach((slot, i) => {
@@ -215,5 +366,80 @@ function layoutArena(steps: Step[], metas: ValueMeta[], outputSlots: readonly nu
       step.planned[i] = new Tensor(meta.dtype, viewOf(meta.dtype, arena, region.offset, sizeOf(shape)), shape);
     });
   });
-  return arena;
+  return { arena, dead: dead.map((slots) => Int32Array.from(slots)) };
+}
+
+/**
+ * The arena's free regions, coalesced on release and taken best-fit. Indexed by offset, end and
+ * size so that each operation is logarithmic-ish: a plain list re-sorted on every release
+ * made planning quadratic, and a hostile graph of many short-lived values could stall it.
+ */
+class FreeList {
+  private readonly sizeAt = new Map<number, number>();
+  private readonly startOfEnd = new Map<number, number>();
+  /** Distinct free sizes, ascending, and the regions of each size in release order. */
+  private readonly sizes: number[] = [];
+  private readonly bySize = new Map<number, Set<number>>();
+
+  add(offset: number, bytes: number): void {
+    const before = this.startOfEnd.get(offset);
+    if (before !== undefined) {
+      const size = this.sizeAt.get(before)!;
+      this.remove(before, size);
+      offset = before;
+      bytes += size;
+    }
+    const after = this.sizeAt.get(offset + bytes);
+    if (after !== undefined) {
+      this.remove(offset + bytes, after);
+      bytes += after;
+    }
+    this.insert(offset, bytes);
+  }
+
+  /** The offset of a region of `bytes` carved from the smallest free region that holds it, if any. */
+  take(bytes: number): number | undefined {
+    const i = lowerBound(this.sizes, bytes);
+    if (i === this.sizes.length) return undefined;
+    const size = this.sizes[i]!;
+    const offset = this.bySize.get(size)!.values().next().value!;
+    this.remove(offset, size);
+    if (size > bytes) this.insert(offset + bytes, size - bytes);
+    return offset;
+  }
+
+  private insert(offset: number, bytes: number): void {
+    this.sizeAt.set(offset, bytes);
+    this.startOfEnd.set(offset + bytes, offset);
+    let regions = this.bySize.get(bytes);
+    if (!regions) {
+      regions = new Set();
+      this.bySize.set(bytes, regions);
+      this.sizes.splice(lowerBound(this.sizes, bytes), 0, bytes);
+    }
+    regions.add(offset);
+  }
+
+  private remove(offset: number, bytes: number): void {
+    this.sizeAt.delete(offset);
+    this.startOfEnd.delete(offset + bytes);
+    const regions = this.bySize.get(bytes)!;
+    regions.delete(offset);
+    if (regions.size === 0) {
+      this.bySize.delete(bytes);
+      this.sizes.splice(lowerBound(this.sizes, bytes), 1);
+    }
+  }
+}
+
+/** The first index of ascending `sorted` whose value is at least `value`. */
+function lowerBound(sorted: readonly number[], value: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

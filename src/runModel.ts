@@ -36,8 +36,21 @@ export async function runModel(
     throw new LambertError('INVALID_INPUT', 'tokenTypeIds must have the same shape as tokens');
   }
   const batch = rows.length;
-  const seq = Math.max(0, ...rows.map((r) => r.length));
+  let seq = 0;
+  for (const row of rows) seq = Math.max(seq, row.length);
+  if (seq === 0) throw new LambertError('INVALID_INPUT', 'tokens holds no ids');
+  // Padding ragged rows multiplies memory: one long row among many short ones is batch × longest.
+  const padded = batch * seq * 8;
+  if (padded > session.maxMemoryBytes) {
+    throw new LambertError(
+      'RESOURCE_LIMIT',
+      `${batch} rows padded to ${seq} tokens need ${padded} bytes per input, over maxMemoryBytes (${session.maxMemoryBytes})`,
+    );
+  }
   const pad = options.padTokenId ?? 0;
+  if (!Number.isSafeInteger(pad) || pad < 0) {
+    throw new LambertError('INVALID_INPUT', `padTokenId must be a non-negative integer id, got ${String(pad)}`);
+  }
 
   const feeds: Record<string, Tensor> = {};
   for (const input of session.graph.inputs) {
@@ -86,7 +99,12 @@ function toRows(tokens: number[] | number[][], what: string): number[][] {
 
 function makeIntTensor(dtype: DType, values: number[], dims: number[], name: string): Tensor {
   if (dtype === 'int64') return new Tensor('int64', BigInt64Array.from(values, BigInt), dims);
-  if (dtype === 'int32') return new Tensor('int32', Int32Array.from(values), dims);
+  if (dtype === 'int32') {
+    // Int32Array.from would wrap a large id into some other, valid-looking one.
+    const big = values.findIndex((v) => v > 0x7fffffff);
+    if (big >= 0) throw new LambertError('INVALID_INPUT', `input "${name}" is int32 but holds ${values[big]} at flat index ${big}`);
+    return new Tensor('int32', Int32Array.from(values), dims);
+  }
   if (dtype === 'float32') return new Tensor('float32', Float32Array.from(values), dims);
   throw new LambertError('INVALID_INPUT', `runModel cannot fill input "${name}" of type ${dtype}`);
 }

@@ -1,10 +1,11 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { LambertError } from './errors.js';
+import { fuseGraph } from './fuse.js';
 import { loadGraph, type Graph, type ValueDecl } from './load.js';
-import { buildPlan, type InputSpec, type Plan } from './plan.js';
+import { buildPlan, DEFAULT_MAX_MEMORY_BYTES, type InputSpec, type Plan } from './plan.js';
 import { executePlan } from './run.js';
 import { modelDirOf } from './tensorProto.js';
-import { Tensor } from './tensor.js';
+import { dtypeOfArray, isDType, sizeOf, Tensor } from './tensor.js';
 
 export interface SessionOptions {
   /** Plans kept per distinct set of input shapes (least recently used ones are dropped). Default 8. */
@@ -13,10 +14,23 @@ export interface SessionOptions {
   intraOpNumThreads?: number;
   /** Accepted for onnxruntime compatibility and ignored. */
   executionProviders?: unknown[];
-  /** Accepted for onnxruntime compatibility and ignored. */
-  graphOptimizationLevel?: string;
+  /** 'disabled' runs the graph exactly as written; anything else (default) applies lambert's exact fusions. */
+  graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
   /** Base directory for external data when the model is given as bytes. */
   externalDataDir?: string;
+  /**
+   * Memory bound, default 2 GiB. Loading: the model's tensors together (and any external data
+   * file) must fit in it. Planning: per input shape, the arena of intermediate values plus the
+   * folded constants must fit, as must every single value. Running: values whose size was only
+   * known at run time get what the plan leaves. Plans are cached only while their arenas
+   * together fit. Exceeding it is a RESOURCE_LIMIT error, before anything is allocated.
+   */
+  maxMemoryBytes?: number;
+  /**
+   * Reject NaN and ±Infinity in float feeds with INVALID_INPUT naming the input (default true).
+   * Models that test for them themselves (IsNaN, IsInf) always get them through.
+   */
+  rejectNonFinite?: boolean;
 }
 
 export type FeedsType = Record<string, Tensor>;
@@ -33,20 +47,25 @@ export interface InputMetadata {
 export class InferenceSession {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
+  readonly maxMemoryBytes: number;
   private readonly plans = new Map<string, Plan>();
   private readonly maxCachedPlans: number;
+  private readonly rejectNonFinite: boolean;
 
   private constructor(readonly graph: Graph, options: SessionOptions) {
     this.inputNames = graph.inputs.map((i) => i.name);
     this.outputNames = graph.outputs.map((o) => o.name);
     this.maxCachedPlans = Math.max(1, options.maxCachedPlans ?? 8);
+    this.maxMemoryBytes = options.maxMemoryBytes ?? DEFAULT_MAX_MEMORY_BYTES;
+    this.rejectNonFinite =
+      (options.rejectNonFinite ?? true) && !graph.nodes.some((n) => n.domain === '' && (n.opType === 'IsNaN' || n.opType === 'IsInf'));
   }
 
   static async create(model: Uint8Array | ArrayBuffer | string, options: SessionOptions = {}): Promise<InferenceSession> {
-    return InferenceSession.createSync(typeof model === 'string' ? await readModelFile(model) : model, {
-      ...options,
-      externalDataDir: typeof model === 'string' ? modelDirOf(model) : options.externalDataDir,
-    });
+    if (typeof model !== 'string') return InferenceSession.createSync(model, options);
+    checkOptions(options);
+    const bytes = await readModelFile(model, options.maxMemoryBytes ?? DEFAULT_MAX_MEMORY_BYTES);
+    return InferenceSession.createSync(bytes, { ...options, externalDataDir: modelDirOf(model) });
   }
 
   /** Synchronous variant for callers that already hold the bytes. */
@@ -55,8 +74,15 @@ export class InferenceSession {
     if (model instanceof Uint8Array) bytes = model;
     else if (model instanceof ArrayBuffer) bytes = new Uint8Array(model);
     else throw new LambertError('INVALID_ARGUMENT', 'a model must be a Uint8Array, an ArrayBuffer or a file path');
-    const loadOptions = options.externalDataDir === undefined ? {} : { baseDir: options.externalDataDir };
-    return new InferenceSession(loadGraph(bytes, loadOptions), options);
+    checkOptions(options);
+    const maxBytes = options.maxMemoryBytes ?? DEFAULT_MAX_MEMORY_BYTES;
+    const loadOptions = {
+      maxBytes,
+      maxTotalBytes: maxBytes,
+      ...(options.externalDataDir === undefined ? {} : { baseDir: options.externalDataDir }),
+    };
+    const graph = loadGraph(bytes, loadOptions);
+    return new InferenceSession(options.graphOptimizationLevel === 'disabled' ? graph : fuseGraph(graph), options);
   }
 
   get inputMetadata(): readonly InputMetadata[] {
@@ -96,8 +122,15 @@ export class InferenceSession {
     } else {
       const specs = new Map<string, InputSpec>();
       for (const [name, t] of inputs) specs.set(name, { dtype: t.type, dims: t.dims });
-      plan = buildPlan(this.graph, specs);
-      if (this.plans.size >= this.maxCachedPlans) this.plans.delete(this.plans.keys().next().value!);
+      plan = buildPlan(this.graph, specs, { maxMemoryBytes: this.maxMemoryBytes });
+      // Each plan holds its arena: drop the least recently used ones until the new one fits.
+      let cached = plan.bytes;
+      for (const p of this.plans.values()) cached += p.bytes;
+      for (const [oldKey, old] of this.plans) {
+        if (this.plans.size < this.maxCachedPlans && cached <= this.maxMemoryBytes) break;
+        this.plans.delete(oldKey);
+        cached -= old.bytes;
+      }
     }
     this.plans.set(key, plan);
     return plan;
@@ -124,7 +157,7 @@ export class InferenceSession {
     const symbols = new Map<string, { value: number; input: string }>();
     const inputs = new Map<string, Tensor>();
     for (const decl of this.graph.inputs) {
-      const given = feeds[decl.name];
+      const given = Object.hasOwn(feeds, decl.name) ? feeds[decl.name] : undefined;
       if (given === undefined) throw new LambertError('INVALID_INPUT', `missing input "${decl.name}" (${describeDecl(decl)})`);
       const tensor = asTensor(given, decl);
       if (tensor.type !== decl.dtype) {
@@ -154,15 +187,51 @@ export class InferenceSession {
           }
         });
       }
+      if (this.rejectNonFinite && (tensor.type === 'float32' || tensor.type === 'float64')) checkFinite(tensor, decl);
       inputs.set(decl.name, tensor);
     }
     return inputs;
   }
 }
 
+function checkOptions(options: SessionOptions): void {
+  if (typeof options !== 'object' || options === null) throw new LambertError('INVALID_ARGUMENT', 'session options must be an object');
+  const { maxCachedPlans, maxMemoryBytes } = options;
+  if (maxCachedPlans !== undefined && !(Number.isSafeInteger(maxCachedPlans) && maxCachedPlans >= 1)) {
+    throw new LambertError('INVALID_ARGUMENT', `maxCachedPlans must be a positive integer, got ${String(maxCachedPlans)}`);
+  }
+  if (maxMemoryBytes !== undefined && !(Number.isSafeInteger(maxMemoryBytes) && maxMemoryBytes >= 0)) {
+    throw new LambertError('INVALID_ARGUMENT', `maxMemoryBytes must be a non-negative integer, got ${String(maxMemoryBytes)}`);
+  }
+}
+
+function checkFinite(tensor: Tensor, decl: ValueDecl): void {
+  const data = tensor.data as Float32Array | Float64Array;
+  for (let i = 0; i < data.length; i++) {
+    // x - x is 0 for finite x and NaN for NaN and ±Infinity: one comparison per element.
+    if (data[i]! - data[i]! !== 0) {
+      throw new LambertError(
+        'INVALID_INPUT',
+        `input "${decl.name}" holds ${data[i]} at flat index ${i}; only finite values are accepted (session option rejectNonFinite)`,
+      );
+    }
+  }
+}
+
 /** Accepts tensors from another copy of this library or from onnxruntime-common alike. */
 function asTensor(given: unknown, decl: ValueDecl): Tensor {
-  if (given instanceof Tensor) return given;
+  if (given instanceof Tensor) {
+    // Its fields are only readonly to TypeScript: a tensor whose data no longer matches its dims would read out of bounds.
+    const actual = dtypeOfArray(given.data);
+    const consistent =
+      isDType(given.type) &&
+      (actual === given.type || (given.type === 'bool' && actual === 'uint8')) &&
+      Array.isArray(given.dims) &&
+      given.dims.every((d) => Number.isSafeInteger(d) && d >= 0) &&
+      sizeOf(given.dims) === given.data.length;
+    if (!consistent) throw new LambertError('INVALID_INPUT', `input "${decl.name}": the tensor's data does not match its type and dims`);
+    return given;
+  }
   const like = given as { type?: unknown; data?: unknown; dims?: unknown } | null;
   if (typeof like !== 'object' || like === null || !Array.isArray(like.dims)) {
     throw new LambertError('INVALID_INPUT', `input "${decl.name}" must be a Tensor (${describeDecl(decl)})`);
@@ -179,7 +248,17 @@ function describeDecl(decl: ValueDecl): string {
   return `${decl.dtype}${dims}`;
 }
 
-async function readModelFile(path: string): Promise<Uint8Array> {
+async function readModelFile(path: string, maxBytes: number): Promise<Uint8Array> {
+  let size: number;
+  try {
+    // A FIFO or device would never end; a file over the budget could not be decoded within it anyway.
+    const info = await stat(path);
+    if (!info.isFile()) throw new Error('not a regular file');
+    size = info.size;
+  } catch (err) {
+    throw new LambertError('IO_ERROR', `cannot read model "${path}": ${(err as Error).message}`, { cause: err });
+  }
+  if (size > maxBytes) throw new LambertError('RESOURCE_LIMIT', `model "${path}" has ${size} bytes, over maxMemoryBytes (${maxBytes})`);
   try {
     return await readFile(path);
   } catch (err) {

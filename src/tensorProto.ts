@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { resolve, dirname, sep } from 'node:path';
 import { LambertError } from './errors.js';
 import { onnx, toBigInt, toSafeNumber } from './proto.js';
@@ -57,13 +57,16 @@ export function dtypeFromOnnx(elemType: number | null | undefined, what: string)
 export interface TensorDecodeOptions {
   /** Directory that external data locations are relative to; without it external data is an error. */
   baseDir?: string;
-  /** Upper bound on bytes any single tensor may claim. */
+  /** Upper bound on bytes any single tensor may claim, and on an external data file's size. */
   maxBytes?: number;
 }
 
 /**
  * Decodes a TensorProto. raw_data that is suitably aligned becomes a zero-copy view of the
- * model bytes, so a model's weights are never copied on load.
+ * model bytes, so a model's weights are never copied on load. Nothing is allocated before the
+ * claimed size is checked against the data actually present: raw_data and external ranges
+ * must match it byte for byte, typed fields value for value, so a tensor can never claim more
+ * than the file holds.
  */
 export function tensorFromProto(proto: onnx.ITensorProto, what: string, options: TensorDecodeOptions = {}): Tensor {
   const label = proto.name ? `${what} "${proto.name}"` : what;
@@ -75,12 +78,12 @@ export function tensorFromProto(proto: onnx.ITensorProto, what: string, options:
   }
   const size = sizeOf(dims);
   const byteLength = size * bytesPerElement(dtype);
-  if (!Number.isSafeInteger(byteLength) || (options.maxBytes !== undefined && byteLength > options.maxBytes)) {
-    throw new LambertError('RESOURCE_LIMIT', `${label}: dims [${dims.join(',')}] need ${byteLength} bytes, over the limit`);
+  if (!Number.isSafeInteger(byteLength)) {
+    throw new LambertError('INVALID_MODEL', `${label}: dims [${dims.join(',')}] overflow`);
   }
   let bytes: Uint8Array | undefined;
   if (proto.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) {
-    bytes = readExternal(proto, label, options.baseDir);
+    bytes = readExternal(proto, label, options);
   } else if (proto.rawData && proto.rawData.length > 0) {
     bytes = proto.rawData;
   }
@@ -91,9 +94,24 @@ export function tensorFromProto(proto: onnx.ITensorProto, what: string, options:
         `${label}: ${dtype} dims [${dims.join(',')}] need ${byteLength} bytes but the data has ${bytes.length}`,
       );
     }
+    checkLimit(label, dtype, dims, byteLength, options);
     return new Tensor(dtype, viewBytes(dtype, bytes, size), dims);
   }
-  return new Tensor(dtype, fromTypedFields(proto, dtype, size, label), dims);
+  const source = typedSource(proto, dtype);
+  if (source.length !== size) {
+    throw new LambertError('INVALID_MODEL', `${label}: ${dtype} dims [${dims.join(',')}] need ${size} values, found ${source.length}`);
+  }
+  checkLimit(label, dtype, dims, byteLength, options);
+  return new Tensor(dtype, fromTypedFields(source, dtype), dims);
+}
+
+function checkLimit(label: string, dtype: DType, dims: readonly number[], byteLength: number, options: TensorDecodeOptions): void {
+  if (options.maxBytes !== undefined && byteLength > options.maxBytes) {
+    throw new LambertError(
+      'RESOURCE_LIMIT',
+      `${label}: ${dtype} dims [${dims.join(',')}] need ${byteLength} bytes, over maxMemoryBytes (${options.maxBytes})`,
+    );
+  }
 }
 
 function viewBytes(dtype: DType, bytes: Uint8Array, size: number): TensorData {
@@ -104,28 +122,26 @@ function viewBytes(dtype: DType, bytes: Uint8Array, size: number): TensorData {
   return viewOf(dtype, copy.buffer, 0, size);
 }
 
-function fromTypedFields(proto: onnx.ITensorProto, dtype: DType, size: number, label: string): TensorData {
-  let source: readonly (number | import('long').default)[];
+type TypedSource = readonly (number | import('long').default)[];
+
+function typedSource(proto: onnx.ITensorProto, dtype: DType): TypedSource {
   switch (dtype) {
     case 'float32':
-      source = proto.floatData ?? [];
-      break;
+      return proto.floatData ?? [];
     case 'float64':
-      source = proto.doubleData ?? [];
-      break;
+      return proto.doubleData ?? [];
     case 'int64':
-      source = proto.int64Data ?? [];
-      break;
+      return proto.int64Data ?? [];
     case 'uint32':
     case 'uint64':
-      source = proto.uint64Data ?? [];
-      break;
+      return proto.uint64Data ?? [];
     default:
-      source = proto.int32Data ?? [];
+      return proto.int32Data ?? [];
   }
-  if (source.length !== size) {
-    throw new LambertError('INVALID_MODEL', `${label}: expected ${size} ${dtype} values, found ${source.length}`);
-  }
+}
+
+function fromTypedFields(source: TypedSource, dtype: DType): TensorData {
+  const size = source.length;
   const out = allocate(dtype, size);
   if (dtype === 'int64' || dtype === 'uint64') {
     const big = out as BigIntArray;
@@ -140,7 +156,8 @@ function fromTypedFields(proto: onnx.ITensorProto, dtype: DType, size: number, l
   return out;
 }
 
-function readExternal(proto: onnx.ITensorProto, label: string, baseDir: string | undefined): Uint8Array {
+function readExternal(proto: onnx.ITensorProto, label: string, options: TensorDecodeOptions): Uint8Array {
+  const baseDir = options.baseDir;
   if (baseDir === undefined) {
     throw new LambertError(
       'INVALID_MODEL',
@@ -159,8 +176,9 @@ function readExternal(proto: onnx.ITensorProto, label: string, baseDir: string |
   const lengthText = entries.get('length');
   let file: Uint8Array;
   try {
-    file = readExternalFile(path);
+    file = readExternalFile(path, label, options.maxBytes);
   } catch (err) {
+    if (err instanceof LambertError) throw err;
     throw new LambertError('IO_ERROR', `${label}: cannot read external data "${location}": ${(err as Error).message}`, {
       cause: err,
     });
@@ -174,9 +192,15 @@ function readExternal(proto: onnx.ITensorProto, label: string, baseDir: string |
 
 // Models split over model.onnx + model.onnx_data read the data file once, whatever the tensor count.
 const externalFiles = new Map<string, Uint8Array>();
-function readExternalFile(path: string): Uint8Array {
+function readExternalFile(path: string, label: string, maxBytes: number | undefined): Uint8Array {
   let file = externalFiles.get(path);
   if (!file) {
+    // A device or FIFO (via a symlink) would never end; a huge file would not fit.
+    const stat = statSync(path);
+    if (!stat.isFile()) throw new LambertError('INVALID_MODEL', `${label}: external data "${path}" is not a regular file`);
+    if (maxBytes !== undefined && stat.size > maxBytes) {
+      throw new LambertError('RESOURCE_LIMIT', `${label}: external data file "${path}" has ${stat.size} bytes, over maxMemoryBytes (${maxBytes})`);
+    }
     file = readFileSync(path);
     externalFiles.set(path, file);
   }

@@ -4,19 +4,169 @@
  */
 import type { OpDefinition } from './types.js';
 // ---- elementwise & logic ----
+import { Abs } from './abs.js';
+import { Add } from './add.js';
+import { And } from './and.js';
+import { Cast } from './cast.js';
+import { Clip } from './clip.js';
+import { Div } from './div.js';
+import { Dropout } from './dropout.js';
+import { Equal } from './equal.js';
+import { Erf } from './erf.js';
+import { Exp } from './exp.js';
+import { Greater } from './greater.js';
+import { GreaterOrEqual } from './greaterOrEqual.js';
+import { Identity } from './identity.js';
+import { Less } from './less.js';
+import { LessOrEqual } from './lessOrEqual.js';
+import { Log } from './log.js';
+import { Mul } from './mul.js';
+import { Neg } from './neg.js';
+import { Not } from './not.js';
+import { Or } from './or.js';
+import { Pow } from './pow.js';
+import { Relu } from './relu.js';
+import { Sigmoid } from './sigmoid.js';
+import { Sqrt } from './sqrt.js';
+import { Sub } from './sub.js';
+import { Tanh } from './tanh.js';
+import { Where } from './where.js';
+import { Xor } from './xor.js';
 // ---- reductions, normalization, matmul ----
+import { CumSum } from './cumSum.js';
+import { Gemm } from './gemm.js';
+import { LayerNormalization } from './layerNormalization.js';
+import { LogSoftmax } from './logSoftmax.js';
+import { MatMul } from './matMul.js';
+import { ReduceL1 } from './reduceL1.js';
+import { ReduceL2 } from './reduceL2.js';
+import { ReduceLogSum } from './reduceLogSum.js';
+import { ReduceLogSumExp } from './reduceLogSumExp.js';
+import { ReduceMax } from './reduceMax.js';
+import { ReduceMean } from './reduceMean.js';
+import { ReduceMin } from './reduceMin.js';
+import { ReduceProd } from './reduceProd.js';
+import { ReduceSum } from './reduceSum.js';
+import { ReduceSumSquare } from './reduceSumSquare.js';
+import { Softmax } from './softmax.js';
 // ---- shape & data movement ----
+import { Concat } from './concat.js';
+import { ConstantOfShape } from './constantOfShape.js';
+import { Expand } from './expand.js';
+import { Flatten } from './flatten.js';
+import { Gather } from './gather.js';
+import { GatherElements } from './gatherElements.js';
+import { Pad } from './pad.js';
+import { Range } from './range.js';
+import { Reshape } from './reshape.js';
 import { Shape } from './shape.js';
+import { Size } from './size.js';
+import { Slice } from './slice.js';
+import { Split } from './split.js';
+import { Squeeze } from './squeeze.js';
+import { Tile } from './tile.js';
+import { Transpose } from './transpose.js';
+import { Unsqueeze } from './unsqueeze.js';
 // ---- quantization ----
+import { DequantizeLinear } from './dequantizeLinear.js';
+import { DynamicQuantizeLinear } from './dynamicQuantizeLinear.js';
+import { MatMulInteger } from './matMulInteger.js';
+import { QLinearMatMul } from './qLinearMatMul.js';
+import { QuantizeLinear } from './quantizeLinear.js';
 // ---- com.microsoft ----
+import { Attention } from './msAttention.js';
+import { BiasGelu } from './msBiasGelu.js';
+import { DynamicQuantizeMatMul } from './msDynamicQuantizeMatMul.js';
+import { EmbedLayerNormalization } from './msEmbedLayerNormalization.js';
+import { FastGelu } from './msFastGelu.js';
+import { FusedGemm } from './msFusedGemm.js';
+import { FusedMatMul } from './msFusedMatMul.js';
+import { Gelu } from './msGelu.js';
+import { MatMulIntegerToFloat } from './msMatMulIntegerToFloat.js';
+import { SkipLayerNormalization } from './msSkipLayerNormalization.js';
 
 const definitions: readonly OpDefinition<any>[] = [
   // ---- elementwise & logic ----
+  Abs,
+  Add,
+  And,
+  Cast,
+  Clip,
+  Div,
+  Dropout,
+  Equal,
+  Erf,
+  Exp,
+  Greater,
+  GreaterOrEqual,
+  Identity,
+  Less,
+  LessOrEqual,
+  Log,
+  Mul,
+  Neg,
+  Not,
+  Or,
+  Pow,
+  Relu,
+  Sigmoid,
+  Sqrt,
+  Sub,
+  Tanh,
+  Where,
+  Xor,
   // ---- reductions, normalization, matmul ----
+  CumSum,
+  Gemm,
+  LayerNormalization,
+  LogSoftmax,
+  MatMul,
+  ReduceL1,
+  ReduceL2,
+  ReduceLogSum,
+  ReduceLogSumExp,
+  ReduceMax,
+  ReduceMean,
+  ReduceMin,
+  ReduceProd,
+  ReduceSum,
+  ReduceSumSquare,
+  Softmax,
   // ---- shape & data movement ----
+  Concat,
+  ConstantOfShape,
+  Expand,
+  Flatten,
+  Gather,
+  GatherElements,
+  Pad,
+  Range,
+  Reshape,
   Shape,
+  Size,
+  Slice,
+  Split,
+  Squeeze,
+  Tile,
+  Transpose,
+  Unsqueeze,
   // ---- quantization ----
+  DequantizeLinear,
+  DynamicQuantizeLinear,
+  MatMulInteger,
+  QLinearMatMul,
+  QuantizeLinear,
   // ---- com.microsoft ----
+  Attention,
+  BiasGelu,
+  DynamicQuantizeMatMul,
+  EmbedLayerNormalization,
+  FastGelu,
+  FusedGemm,
+  FusedMatMul,
+  Gelu,
+  MatMulIntegerToFloat,
+  SkipLayerNormalization,
 ];
 
 const byKey = new Map<string, OpDefinition<any>[]>();

@@ -1,3 +1,4 @@
+import { Tensor } from '../tensor.js';
 
 import type { OpDefinition } from './types.js';
 import { need } from './util.js';
@@ -16,7 +17,8 @@ export const Shape: OpDefinition = {
     const x = need(node, inputs, 0);
     if (!x.shape) return [{ dtype: 'int64', shape: null }];
     const [s, e] = range(x.shape.length, node.attrs.int('start', 0), node.attrs.int('end', x.shape.length));
-    return [{ dtype: 'int64', shape: [Math.max(0, e - s)] }];
+    const dims = x.shape.slice(s, e);
+    return [{ dtype: 'int64', shape: [dims.length], value: new Tensor('int64', BigInt64Array.from(dims, BigInt), [dims.length]) }];
   },
   run(node, inputs, out) {
     const dims = inputs[0]!.dims;

@@ -37,7 +37,15 @@ export function mismatch(actual: Tensor, expected: Tensor, tol: Tolerance): stri
   return undefined;
 }
 
-export function fromRef(entry: { type: string; dims: number[]; data: (number | string)[] }): Tensor {
-  if (entry.type === 'int64') return new Tensor('int64', BigInt64Array.from(entry.data, (v) => BigInt(v)), entry.dims);
-  return new Tensor(entry.type as 'float32', entry.data as number[], entry.dims);
+export interface RefEntry {
+  type?: string;
+  dims: number[];
+  data: (number | string)[];
+}
+
+/** A tensor from a `.ref.json` entry; entries without a type take `fallbackType` (the declared input type). */
+export function fromRef(entry: RefEntry, fallbackType = 'float32'): Tensor {
+  const type = entry.type ?? fallbackType;
+  if (type === 'int64') return new Tensor('int64', BigInt64Array.from(entry.data, (v) => BigInt(v)), entry.dims);
+  return new Tensor(type as 'float32', entry.data as number[], entry.dims);
 }

@@ -1,0 +1,9 @@
+import { FLOATS, unaryOp } from './elementwise.js';
+
+// Opset 1 differs only in the legacy `consumed_inputs` attribute.
+export const Sqrt = unaryOp('Sqrt', [6, 21], () => FLOATS, {
+  f32(x, o, n) {
+    for (let i = 0; i < n; i++) o[i] = Math.sqrt(x[i]!);
+  },
+  num: Math.sqrt,
+});

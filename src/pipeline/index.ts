@@ -1,0 +1,205 @@
+/**
+ * Text in, answers out: classification, sentence embeddings and similarity over a model
+ * folder, batching rows padded to the longest in each batch.
+ */
+import { LambertError } from '../errors.js';
+import type { InferenceSession } from '../session.js';
+import { Tensor } from '../tensor.js';
+import type { Tokenizer } from '../tokenizer/index.js';
+import { loadModelFolder, type FolderOptions, type ModelConfig } from './folder.js';
+
+export interface Classification {
+  label: string;
+  score: number;
+  /** Probability per label. */
+  scores: Record<string, number>;
+}
+
+export interface PipelineOptions {
+  /** Rows per model call. Default 32. */
+  maxBatchSize?: number;
+  /** Tokens per row including [CLS]/[SEP]; longer texts are truncated. Default: the model's position limit, at most 512. */
+  maxLength?: number;
+}
+
+interface Encoded {
+  inputIds: number[][];
+  tokenTypeIds: number[][];
+  attentionMask: number[][];
+}
+
+export class TextPipeline {
+  readonly maxBatchSize: number;
+  readonly maxLength: number;
+
+  constructor(
+    readonly session: InferenceSession,
+    readonly tokenizer: Tokenizer,
+    readonly config: ModelConfig = {},
+    options: PipelineOptions = {},
+  ) {
+    this.maxBatchSize = Math.max(1, options.maxBatchSize ?? 32);
+    this.maxLength = options.maxLength ?? Math.min(config.max_position_embeddings ?? 512, 512);
+  }
+
+  static async fromFolder(dir: string, options: PipelineOptions & FolderOptions = {}): Promise<TextPipeline> {
+    const folder = await loadModelFolder(dir, options);
+    return new TextPipeline(folder.session, folder.tokenizer, folder.config, options);
+  }
+
+  get labels(): string[] {
+    const id2label = this.config.id2label ?? {};
+    return Object.keys(id2label)
+      .sort((a, b) => Number(a) - Number(b))
+      .map((k) => id2label[k]!);
+  }
+
+  async classify(texts: string | string[]): Promise<Classification[]> {
+    const list = checkTexts(texts);
+    const out: Classification[] = [];
+    for (const batch of chunks(list, this.maxBatchSize)) {
+      const outputs = await this.forward(this.tokenizer.encodeBatch(batch, { maxLength: this.maxLength }));
+      const logits = outputs.logits ?? Object.values(outputs)[0]!;
+      const width = logits.dims[logits.dims.length - 1]!;
+      const data = logits.data as Float32Array;
+      for (let r = 0; r < batch.length; r++) out.push(this.toClassification(data.subarray(r * width, (r + 1) * width)));
+    }
+    return out;
+  }
+
+  private toClassification(logits: Float32Array): Classification {
+    const labels = this.labels;
+    const name = (i: number) => labels[i] ?? `LABEL_${i}`;
+    // One logit is a binary classifier's positive score: sigmoid, as Hugging Face does.
+    const probs =
+      logits.length === 1 ? [1 / (1 + Math.exp(-logits[0]!))] : softmax(logits);
+    let best = 0;
+    for (let i = 1; i < probs.length; i++) if (probs[i]! > probs[best]!) best = i;
+    const scores: Record<string, number> = {};
+    probs.forEach((p, i) => (scores[name(i)] = p));
+    return { label: name(best), score: probs[best]!, scores };
+  }
+
+  async embed(texts: string | string[]): Promise<Float32Array[]> {
+    const list = checkTexts(texts);
+    const out: Float32Array[] = [];
+    for (const batch of chunks(list, this.maxBatchSize)) {
+      const encoded = this.tokenizer.encodeBatch(batch, { maxLength: this.maxLength });
+      out.push(...this.pool(await this.forward(encoded), encoded));
+    }
+    return out;
+  }
+
+  async similarity(pairs: [string, string][]): Promise<number[]> {
+    if (!Array.isArray(pairs) || pairs.some((p) => !Array.isArray(p) || p.length !== 2 || p.some((s) => typeof s !== 'string'))) {
+      throw new LambertError('INVALID_INPUT', 'pairs must be an array of [string, string]');
+    }
+    const flat = pairs.flat();
+    const vectors = await this.embed(flat);
+    return pairs.map((_, i) => cosine(vectors[2 * i]!, vectors[2 * i + 1]!));
+  }
+
+  private pool(outputs: Record<string, Tensor>, encoded: Encoded): Float32Array[] {
+    const rows = encoded.inputIds.length;
+    const sentence = outputs.sentence_embedding;
+    let vectors: Float32Array[];
+    if (sentence) {
+      const width = sentence.dims[sentence.dims.length - 1]!;
+      vectors = Array.from({ length: rows }, (_, r) => (sentence.data as Float32Array).slice(r * width, (r + 1) * width));
+    } else {
+      const hidden = outputs.last_hidden_state ?? Object.values(outputs).find((t) => t.dims.length === 3);
+      if (!hidden) throw new LambertError('INVALID_MODEL', 'the model has neither a sentence_embedding nor a (batch, seq, hidden) output');
+      vectors = poolHidden(hidden, encoded.attentionMask, this.config.pooling ?? 'mean');
+    }
+    // Models that emit sentence_embedding have normalized already where they meant to.
+    if (!sentence && this.config.normalize) for (const v of vectors) normalize(v);
+    return vectors;
+  }
+
+  private async forward(encoded: Encoded): Promise<Record<string, Tensor>> {
+    const rows = encoded.inputIds.length;
+    const seq = encoded.inputIds[0]?.length ?? 0;
+    const feeds: Record<string, Tensor> = {};
+    for (const meta of this.session.inputMetadata) {
+      const source = /mask/.test(meta.name)
+        ? encoded.attentionMask
+        : /token_type|segment/.test(meta.name)
+          ? encoded.tokenTypeIds
+          : /input_ids/.test(meta.name)
+            ? encoded.inputIds
+            : undefined;
+      if (!source) throw new LambertError('INVALID_MODEL', `the pipeline cannot fill model input "${meta.name}"`);
+      feeds[meta.name] = intTensor(meta.type, source, rows, seq, meta.name);
+    }
+    return this.session.run(feeds);
+  }
+}
+
+function intTensor(type: string, rows: number[][], batch: number, seq: number, name: string): Tensor {
+  const flat = rows.flat();
+  if (type === 'int64') return new Tensor('int64', BigInt64Array.from(flat, (v) => BigInt(v)), [batch, seq]);
+  if (type === 'int32') return new Tensor('int32', Int32Array.from(flat), [batch, seq]);
+  throw new LambertError('INVALID_MODEL', `model input "${name}" has type ${type}; token inputs must be int64 or int32`);
+}
+
+function checkTexts(texts: string | string[]): string[] {
+  const list = typeof texts === 'string' ? [texts] : texts;
+  if (!Array.isArray(list) || list.length === 0 || list.some((t) => typeof t !== 'string')) {
+    throw new LambertError('INVALID_INPUT', 'inputs must be a string or a non-empty array of strings');
+  }
+  return list;
+}
+
+function* chunks<T>(list: T[], size: number): Generator<T[]> {
+  for (let i = 0; i < list.length; i += size) yield list.slice(i, i + size);
+}
+
+export function softmax(logits: ArrayLike<number>): number[] {
+  let max = -Infinity;
+  for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i]!);
+  const exps = Array.from(logits, (v) => Math.exp(v - max));
+  const sum = exps.reduce((a, b) => a + b, 0);
+  return exps.map((e) => e / sum);
+}
+
+function poolHidden(hidden: Tensor, mask: number[][], pooling: 'mean' | 'cls'): Float32Array[] {
+  const [rows, seq, width] = hidden.dims as [number, number, number];
+  const data = hidden.data as Float32Array;
+  return Array.from({ length: rows }, (_, r) => {
+    const out = new Float32Array(width);
+    if (pooling === 'cls') {
+      out.set(data.subarray(r * seq * width, r * seq * width + width));
+      return out;
+    }
+    let count = 0;
+    for (let t = 0; t < seq; t++) {
+      if (!mask[r]![t]) continue;
+      count++;
+      const base = (r * seq + t) * width;
+      for (let k = 0; k < width; k++) out[k]! += data[base + k]!;
+    }
+    // sentence-transformers clamps the token count at 1e-9 so empty rows give zeros, not NaN.
+    const scale = 1 / Math.max(count, 1e-9);
+    for (let k = 0; k < width; k++) out[k]! *= scale;
+    return out;
+  });
+}
+
+function normalize(v: Float32Array): void {
+  let sum = 0;
+  for (let i = 0; i < v.length; i++) sum += v[i]! * v[i]!;
+  const scale = 1 / Math.max(Math.sqrt(sum), 1e-12);
+  for (let i = 0; i < v.length; i++) v[i]! *= scale;
+}
+
+export function cosine(a: Float32Array, b: Float32Array): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i]! * b[i]!;
+    na += a[i]! * a[i]!;
+    nb += b[i]! * b[i]!;
+  }
+  return dot / Math.max(Math.sqrt(na) * Math.sqrt(nb), 1e-12);
+}

@@ -1,0 +1,11 @@
+import { onnx } from '../../../src/proto.js';
+import { encodeModel, model } from '../models.js';
+const n = 10_000_000;
+const t0 = performance.now();
+const bytes = encodeModel(model({ name: 'g', initializer: [{ name: 'w', dims: [n], dataType: 7, int64Data: new Array(n).fill(1) }] }));
+console.log('file', bytes.length, (performance.now() - t0).toFixed(0));
+(globalThis as any).gc?.();
+const h0 = process.memoryUsage().heapUsed;
+const t1 = performance.now();
+const m = onnx.ModelProto.decode(bytes);
+console.log('decode ms', (performance.now() - t1).toFixed(0), 'heap MB', ((process.memoryUsage().heapUsed - h0) / 2 ** 20).toFixed(0), m.graph!.initializer![0]!.int64Data!.length);

@@ -1,0 +1,14 @@
+import { loadGraph, decodeModel, decodedBytes } from '../../../src/load.js';
+import { encodeModel, model, node, valueInfo, DataType } from '../models.js';
+const N = 50000;
+const x = valueInfo('x', DataType.FLOAT, [4]);
+const nodes = [];
+for (let i = 0; i < N; i++) nodes.push(node('Abs', ['x'], [`a${i}`]));
+nodes.push(node("Concat", Array.from({ length: N }, (_, i) => `a${i}`), ["y"]));
+const bytes = encodeModel(model({ input: [x], output: [valueInfo("y", DataType.FLOAT, null)], node: nodes }));
+let t = performance.now();
+decodedBytes(bytes); console.log('estimate', performance.now() - t);
+t = performance.now(); decodeModel(bytes); console.log('decode', performance.now() - t);
+t = performance.now(); loadGraph(bytes); console.log('load', performance.now() - t);
+import { InferenceSession } from '../../../src/session.js';
+t = performance.now(); InferenceSession.createSync(bytes); console.log('createSync', performance.now() - t);
