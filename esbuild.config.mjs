@@ -29,7 +29,8 @@ if (process.argv[2] === 'lambda') {
   process.exit(0);
 }
 
-rmSync('dist', { recursive: true, force: true });
+// dist/lambda is the other build's; leave it alone.
+for (const out of ['dist/index.js', 'dist/cli.js', 'dist/index.d.ts', 'dist/types']) rmSync(out, { recursive: true, force: true });
 mkdirSync('dist', { recursive: true });
 
 await build({ ...common, entryPoints: ['src/index.ts'], outfile: 'dist/index.js' });

@@ -43,6 +43,8 @@ export interface LoadOptions extends TensorDecodeOptions {
   maxTotalBytes?: number;
 }
 
+const INTERNAL_DOMAIN = 'lambert';
+
 type DecodeTensor = (proto: onnx.ITensorProto, what: string) => Tensor;
 
 export function normalizeDomain(domain: string | null | undefined): string {
@@ -255,14 +257,18 @@ function buildGraph(model: onnx.ModelProto, options: LoadOptions): Graph {
       return;
     }
     for (const output of outputs) claimOutput(output, owner);
-    const def = opset === undefined ? undefined : findOp(domain, opType, opset);
+    // The 'lambert' domain holds the fusion pass's own ops, whose contracts only it checks.
+    const internal = domain === INTERNAL_DOMAIN;
+    const def = opset === undefined || internal ? undefined : findOp(domain, opType, opset);
     if (!def) {
       const known = supportedOpsets(domain, opType);
       const domainLabel = domain || 'ai.onnx';
       unsupported.add(
-        opset === undefined
-          ? `${domainLabel}::${opType} (domain not imported by the model)`
-          : `${domainLabel}::${opType} at opset ${opset}${known ? ` (supported: ${known})` : ''}`,
+        internal
+          ? `${domainLabel}::${opType} (internal to lambert's graph fusions, not loadable from a model)`
+          : opset === undefined
+            ? `${domainLabel}::${opType} (domain not imported by the model)`
+            : `${domainLabel}::${opType} at opset ${opset}${known ? ` (supported: ${known})` : ''}`,
       );
     }
     kept.push({

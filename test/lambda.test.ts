@@ -67,8 +67,8 @@ describe('dist/lambda deployed alone', () => {
       v2(body(classify)),
       v2(body(classify), true),
       classify,
-      { task: 'embed', inputs: 'hello world' },
-      { task: 'similarity', pairs: [['a cat sits', 'a cat is sitting']] },
+      v1({ task: 'embed', inputs: 'hello world' }),
+      v1({ task: 'similarity', pairs: [['a cat sits', 'a cat is sitting']] }),
       v2('{"task": "classify", "inputs": ['),
       v1({ task: 'classify', inputs: [1, 2] }),
       v1({ inputs: ['x'] }),
@@ -83,8 +83,11 @@ describe('dist/lambda deployed alone', () => {
       expect(parsed.timing.totalMs).toBeGreaterThanOrEqual(0);
     }
     expect(direct.results).toEqual(JSON.parse(r1.body).results);
-    expect(embed.results[0].length).toBeGreaterThan(0);
-    expect(sim.results[0]).toBeGreaterThan(-1.0001);
+    // The default model is a classifier: it has no embedding output to give.
+    for (const r of [embed, sim]) {
+      expect(r.statusCode).toBe(400);
+      expect(JSON.parse(r.body).error.message).toMatch(/cannot embed/);
+    }
     expect(badJson.statusCode).toBe(400);
     expect(JSON.parse(badJson.body).error.code).toBe('INVALID_JSON');
     expect(badInputs.statusCode).toBe(400);
@@ -104,11 +107,23 @@ describe.skipIf(!existsSync(SHARED))('trained models from raw text through the h
     expect(Math.abs(accuracy - config.sst2_dev_accuracy_fp32_torch)).toBeLessThanOrEqual(0.005);
   });
 
+  it('sts-tiny: embed returns unit-length sentence embeddings', () => {
+    const [result] = invoke([{ task: 'embed', inputs: ['a man is playing a guitar.', 'a woman slices a tomato.'] }], {
+      LAMBERT_MODEL: join(SHARED, 'models/trained/sts-tiny'),
+    });
+    expect(result.results).toHaveLength(2);
+    for (const v of result.results as number[][]) {
+      expect(v).toHaveLength(128);
+      expect(Math.hypot(...v)).toBeCloseTo(1, 4);
+    }
+  });
+
   it('sts-tiny: STS-B test Spearman equals the recorded value ± 0.005', () => {
     const modelDir = join(SHARED, 'models/trained/sts-tiny');
     const config = JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8'));
     const rows = readFileSync(join(SHARED, 'data/stsbenchmark/sts-test.csv'), 'utf8').trim().split('\n').map((l) => l.split('\t'));
     const [result] = invoke([{ task: 'similarity', pairs: rows.map((r) => [r[5], r[6]]) }], { LAMBERT_MODEL: modelDir, LAMBERT_MAX_INPUTS: '100000' });
+    expect(result.results).toHaveLength(rows.length);
     const rho = spearman(result.results, rows.map((r) => Number(r[4])));
     expect(Math.abs(rho - config.stsb_test_spearman_fp32_torch)).toBeLessThanOrEqual(0.005);
   });

@@ -2,6 +2,7 @@
 export class Progress {
   private readonly started = performance.now();
   private lastDraw = 0;
+  private drewFinal = false;
 
   constructor(
     private readonly total: number,
@@ -10,6 +11,7 @@ export class Progress {
   ) {}
 
   update(done: number, force = false): void {
+    if (this.drewFinal) return;
     const now = performance.now();
     if (!force && now - this.lastDraw < 100 && done < this.total) return;
     this.lastDraw = now;
@@ -18,12 +20,12 @@ export class Progress {
     const filled = Math.round(fraction * width);
     const rate = done / Math.max((now - this.started) / 1000, 1e-9);
     const line = `${this.label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${this.total} ${rate.toFixed(1)}/s`;
-    if (this.stream.isTTY) this.stream.write(`\r${line}`);
-    else if (done >= this.total) this.stream.write(`${line}\n`);
+    this.drewFinal = done >= this.total;
+    if (this.stream.isTTY) this.stream.write(`\r${line}${this.drewFinal ? '\n' : ''}`);
+    else if (this.drewFinal) this.stream.write(`${line}\n`);
   }
 
   finish(): void {
     this.update(this.total, true);
-    if (this.stream.isTTY) this.stream.write('\n');
   }
 }

@@ -1,7 +1,7 @@
 /** `lambert classify|embed|similarity`: texts from arguments or --input FILE, JSON lines out. */
 import { createWriteStream, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { defaultModelDir } from '../lambda/handler.js';
+import { defaultModelDir } from '../pipeline/defaultModel.js';
 import { TextPipeline } from '../pipeline/index.js';
 import { Progress } from './progress.js';
 

@@ -3,9 +3,8 @@
  * and direct invocation. The model loads once per container, at init, from LAMBERT_MODEL (a
  * model folder) or the default model bundled beside this file.
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { LambertError } from '../errors.js';
+import { defaultModelDir } from '../pipeline/defaultModel.js';
 import { TextPipeline } from '../pipeline/index.js';
 
 const MAX_BODY_BYTES = positiveInt('LAMBERT_MAX_BODY_BYTES', 6 * 1024 * 1024);
@@ -43,16 +42,6 @@ class HttpError extends Error {
   ) {
     super(message);
   }
-}
-
-/** The default model: beside the bundled handler.mjs, or the repository's weights/default-model. */
-export function defaultModelDir(): string {
-  if (process.env.LAMBERT_MODEL) return process.env.LAMBERT_MODEL;
-  for (const candidate of ['./model/', '../../weights/default-model/']) {
-    const dir = fileURLToPath(new URL(candidate, import.meta.url));
-    if (existsSync(dir)) return dir;
-  }
-  return fileURLToPath(new URL('./model/', import.meta.url));
 }
 
 const modelDir = defaultModelDir();

@@ -45,7 +45,9 @@ function matchesBlock(t: Tensor, xDims: readonly number[], axis: number): boolea
 export const LayerNormalization: OpDefinition = {
   opType: 'LayerNormalization',
   domain: '',
-  versions: [17, 21],
+  // ONNX added it at 17; before that onnxruntime's own schema of the same op in the ai.onnx
+  // domain (since 1) is what its graph optimiser writes into saved fused models.
+  versions: [1, 21],
   infer(node, inputs) {
     const x = need(node, inputs, 0);
     const scale = need(node, inputs, 1);

@@ -84,6 +84,8 @@ import { FusedMatMul } from './msFusedMatMul.js';
 import { Gelu } from './msGelu.js';
 import { MatMulIntegerToFloat } from './msMatMulIntegerToFloat.js';
 import { SkipLayerNormalization } from './msSkipLayerNormalization.js';
+// ---- lambert internal (fusions) ----
+import { Linear } from './lambertLinear.js';
 
 const definitions: readonly OpDefinition<any>[] = [
   // ---- elementwise & logic ----
@@ -167,6 +169,8 @@ const definitions: readonly OpDefinition<any>[] = [
   Gelu,
   MatMulIntegerToFloat,
   SkipLayerNormalization,
+  // ---- lambert internal (fusions) ----
+  Linear,
 ];
 
 const byKey = new Map<string, OpDefinition<any>[]>();

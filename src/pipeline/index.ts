@@ -108,7 +108,9 @@ export class TextPipeline {
       vectors = Array.from({ length: rows }, (_, r) => (sentence.data as Float32Array).slice(r * width, (r + 1) * width));
     } else {
       const hidden = outputs.last_hidden_state ?? Object.values(outputs).find((t) => t.dims.length === 3);
-      if (!hidden) throw new LambertError('INVALID_MODEL', 'the model has neither a sentence_embedding nor a (batch, seq, hidden) output');
+      if (!hidden) {
+        throw new LambertError('INVALID_ARGUMENT', 'this model cannot embed: it has neither a sentence_embedding nor a (batch, seq, hidden) output');
+      }
       vectors = poolHidden(hidden, encoded.attentionMask, this.config.pooling ?? 'mean');
     }
     // Models that emit sentence_embedding have normalized already where they meant to.

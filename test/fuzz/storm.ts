@@ -48,8 +48,9 @@ const TEMPLATES: Template[] = [
   { name: 'v1 classify', event: () => v1(json({ task: 'classify', inputs: [text(40), text(8)] })), status: 200 },
   { name: 'v2 base64 classify', event: () => v2(json({ task: 'classify', inputs: text(200) }), true), status: 200 },
   { name: 'direct classify', event: () => ({ task: 'classify', inputs: [text(5), text(5), text(5)] }), status: 200 },
-  { name: 'embed', event: () => v2(json({ task: 'embed', inputs: [text(20)] })), status: 200 },
-  { name: 'similarity', event: () => v2(json({ task: 'similarity', pairs: [[text(10), text(10)]] })), status: 200 },
+  // The storm's model is a classifier, with logits only: nothing to embed with.
+  { name: 'embed', event: () => v2(json({ task: 'embed', inputs: [text(20)] })), status: 400, code: 'INVALID_ARGUMENT' },
+  { name: 'similarity', event: () => v2(json({ task: 'similarity', pairs: [[text(10), text(10)]] })), status: 400, code: 'INVALID_ARGUMENT' },
   { name: 'GET', event: () => v2('', false, 'GET'), status: 200 },
   { name: 'malformed JSON', event: () => v2('{"task": "classify", "inputs": ['), status: 400, code: 'INVALID_JSON' },
   { name: 'empty body', event: () => v2(''), status: 400, code: 'INVALID_JSON' },
