@@ -11,5 +11,6 @@ export {
 export { runModel, type RunModelOptions } from './runModel.js';
 export { registeredOps } from './ops/registry.js';
 export { Tokenizer } from './tokenizer/index.js';
-export { TextPipeline, cosine, type Classification, type PipelineOptions } from './pipeline/index.js';
+export { TextPipeline, type Classification, type PipelineOptions } from './pipeline/index.js';
+export { cosineSimilarity, spearman, pearson } from './metrics.js';
 export { loadModelFolder, type ModelFolder, type ModelConfig, type FolderOptions } from './pipeline/folder.js';

@@ -6,8 +6,8 @@
  */
 import { LambertError, describeNode } from '../errors.js';
 import { bytesPerElement, isBigIntType, Tensor, type BigIntArray, type NumericArray } from '../tensor.js';
-import type { InputMetas, Inputs, NodeInfo, ValueMeta } from './types.js';
-import { fail, toNumbers } from './util.js';
+import type { InputMetas, Inputs, NodeInfo, OpDefinition, ValueMeta } from './types.js';
+import { fail, meta, need, needTensor, toNumbers } from './util.js';
 
 type Words = Uint8Array | Uint16Array | Int32Array;
 
@@ -241,4 +241,32 @@ export function intsArg(
   if (!input) return undefined;
   if (input instanceof Tensor) return toNumbers(input);
   return input.value ? toNumbers(input.value) : null;
+}
+
+/**
+ * Ops that only relabel dims (Reshape, Squeeze, Unsqueeze): views of input 0 whose new dims
+ * follow from the int-list argument `name` (an attribute before opset `since`, input 1 after).
+ */
+export function relabelOp(
+  opType: string,
+  name: string,
+  since: number,
+  dimsFor: (node: NodeInfo, dims: readonly number[], arg: number[] | undefined) => number[],
+): OpDefinition {
+  return {
+    opType,
+    domain: '',
+    versions: [1, 21],
+    view: true,
+    infer(node, inputs) {
+      const x = need(node, inputs, 0);
+      const arg = intsArg(node, inputs, 1, name, since);
+      if (!x.shape || arg === null) return [meta(x.dtype, null)];
+      return [meta(x.dtype, dimsFor(node, x.shape, arg))];
+    },
+    run(node, inputs) {
+      const x = needTensor(node, inputs, 0);
+      return [new Tensor(x.type, x.data, dimsFor(node, x.dims, intsArg(node, inputs, 1, name, since)))];
+    },
+  };
 }

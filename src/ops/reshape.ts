@@ -1,7 +1,7 @@
-import { sizeOf, Tensor } from '../tensor.js';
-import type { NodeInfo, OpDefinition } from './types.js';
-import { intsArg, invalidInput } from './movement.js';
-import { fail, meta, need, needTensor } from './util.js';
+import { sizeOf } from '../tensor.js';
+import type { NodeInfo } from './types.js';
+import { invalidInput, relabelOp } from './movement.js';
+import { fail } from './util.js';
 
 /** numpy.reshape with ONNX's twists: 0 copies the input dim (unless allowzero), one -1 is inferred. */
 function reshaped(node: NodeInfo, dims: readonly number[], shape: readonly number[] | undefined): number[] {
@@ -40,19 +40,4 @@ function mismatch(node: NodeInfo, dims: readonly number[], shape: readonly numbe
 }
 
 // Reshape-1 took the shape as an attribute, opset 5 made it input 1, opset 14 added allowzero.
-export const Reshape: OpDefinition = {
-  opType: 'Reshape',
-  domain: '',
-  versions: [1, 21],
-  view: true,
-  infer(node, inputs) {
-    const x = need(node, inputs, 0);
-    const shape = intsArg(node, inputs, 1, 'shape', 5);
-    if (!x.shape || shape === null) return [meta(x.dtype, null)];
-    return [meta(x.dtype, reshaped(node, x.shape, shape))];
-  },
-  run(node, inputs) {
-    const x = needTensor(node, inputs, 0);
-    return [new Tensor(x.type, x.data, reshaped(node, x.dims, intsArg(node, inputs, 1, 'shape', 5)))];
-  },
-};
+export const Reshape = relabelOp('Reshape', 'shape', 5, reshaped);

@@ -1,7 +1,6 @@
-import { Tensor } from '../tensor.js';
-import type { NodeInfo, OpDefinition } from './types.js';
-import { intsArg, invalidInput } from './movement.js';
-import { fail, meta, need, needTensor, normalizeAxis } from './util.js';
+import type { NodeInfo } from './types.js';
+import { invalidInput, relabelOp } from './movement.js';
+import { fail, normalizeAxis } from './util.js';
 
 /** Without axes (or, as onnxruntime reads it, with none listed) every unit dim goes; a listed axis must have size 1. */
 function squeezed(node: NodeInfo, dims: readonly number[], axes: readonly number[] | undefined): number[] {
@@ -19,19 +18,4 @@ function squeezed(node: NodeInfo, dims: readonly number[], axes: readonly number
 }
 
 // Opset 13 moved axes from an attribute to the optional input 1.
-export const Squeeze: OpDefinition = {
-  opType: 'Squeeze',
-  domain: '',
-  versions: [1, 21],
-  view: true,
-  infer(node, inputs) {
-    const x = need(node, inputs, 0);
-    const axes = intsArg(node, inputs, 1, 'axes', 13);
-    if (!x.shape || axes === null) return [meta(x.dtype, null)];
-    return [meta(x.dtype, squeezed(node, x.shape, axes))];
-  },
-  run(node, inputs) {
-    const x = needTensor(node, inputs, 0);
-    return [new Tensor(x.type, x.data, squeezed(node, x.dims, intsArg(node, inputs, 1, 'axes', 13)))];
-  },
-};
+export const Squeeze = relabelOp('Squeeze', 'axes', 13, squeezed);

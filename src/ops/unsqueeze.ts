@@ -1,7 +1,6 @@
-import { Tensor } from '../tensor.js';
-import type { NodeInfo, OpDefinition } from './types.js';
-import { intsArg } from './movement.js';
-import { fail, meta, need, needTensor, normalizeAxis } from './util.js';
+import type { NodeInfo } from './types.js';
+import { relabelOp } from './movement.js';
+import { fail, normalizeAxis } from './util.js';
 
 function unsqueezed(node: NodeInfo, dims: readonly number[], axes: readonly number[] | undefined): number[] {
   if (!axes) fail(node, 'axes are required');
@@ -18,19 +17,4 @@ function unsqueezed(node: NodeInfo, dims: readonly number[], axes: readonly numb
 }
 
 // Opset 13 moved axes from an attribute to input 1.
-export const Unsqueeze: OpDefinition = {
-  opType: 'Unsqueeze',
-  domain: '',
-  versions: [1, 21],
-  view: true,
-  infer(node, inputs) {
-    const x = need(node, inputs, 0);
-    const axes = intsArg(node, inputs, 1, 'axes', 13);
-    if (!x.shape || axes === null) return [meta(x.dtype, null)];
-    return [meta(x.dtype, unsqueezed(node, x.shape, axes))];
-  },
-  run(node, inputs) {
-    const x = needTensor(node, inputs, 0);
-    return [new Tensor(x.type, x.data, unsqueezed(node, x.dims, intsArg(node, inputs, 1, 'axes', 13)))];
-  },
-};
+export const Unsqueeze = relabelOp('Unsqueeze', 'axes', 13, unsqueezed);

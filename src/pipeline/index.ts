@@ -3,6 +3,7 @@
  * folder, batching rows padded to the longest in each batch.
  */
 import { LambertError } from '../errors.js';
+import { cosineSimilarity } from '../metrics.js';
 import type { InferenceSession } from '../session.js';
 import { Tensor } from '../tensor.js';
 import type { Tokenizer } from '../tokenizer/index.js';
@@ -96,7 +97,7 @@ export class TextPipeline {
     }
     const flat = pairs.flat();
     const vectors = await this.embed(flat);
-    return pairs.map((_, i) => cosine(vectors[2 * i]!, vectors[2 * i + 1]!));
+    return pairs.map((_, i) => cosineSimilarity(vectors[2 * i]!, vectors[2 * i + 1]!));
   }
 
   private pool(outputs: Record<string, Tensor>, encoded: Encoded): Float32Array[] {
@@ -192,16 +193,4 @@ function normalize(v: Float32Array): void {
   for (let i = 0; i < v.length; i++) sum += v[i]! * v[i]!;
   const scale = 1 / Math.max(Math.sqrt(sum), 1e-12);
   for (let i = 0; i < v.length; i++) v[i]! *= scale;
-}
-
-export function cosine(a: Float32Array, b: Float32Array): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! * a[i]!;
-    nb += b[i]! * b[i]!;
-  }
-  return dot / Math.max(Math.sqrt(na) * Math.sqrt(nb), 1e-12);
 }
