@@ -1,13 +1,12 @@
 /**
  * Integer GEMM for quantized matmuls: C (M,N) int32 = Σ_k (A[m,k] − zA[m]) · (B[k,n] − zB[n])
- * with A and B uint8 or int8, plus the fused dynamic-quantize → integer GEMM → float32 linear
- * layer of dynamically quantized models. Sums wrap in int32, as onnxruntime's do.
+ * with A and B uint8 or int8. Sums wrap in int32, as onnxruntime's do.
  *
  * Zero points are applied as corrections rather than per element:
  *   Σ(a − zA)(b − zB) = Σab − zB·Σa − zA·Σb + K·zA·zB
  * so the micro-kernel multiplies raw values and the row/column sums are precomputed.
  */
-import { dynamicQuantizeLinear, type QuantArray } from './quantize.js';
+import type { QuantArray } from './quantize.js';
 
 /** Rows of A per micro-tile. */
 const MR = 4;
@@ -51,22 +50,10 @@ export function packQuantizedB(b: QuantArray, bOff: number, k: number, n: number
   return { k, n, data, colSums, offset };
 }
 
-// Scratch reused across calls (lambert runs on one thread): A packed MR rows at a time, its
-// row sums, and the fused layer's quantized activations.
+// Scratch reused across calls (lambert runs on one thread): A packed MR rows at a time, and its
+// row sums.
 let aPackScratch = new Int16Array(0);
 let rowSumScratch = new Int32Array(0);
-let quantScratch = new Uint8Array(0);
-const zeroPointScratch = new Int32Array(1);
-
-/** Where the GEMM epilogue puts each finished tile: int32 sums, or scaled (+ bias) float32. */
-interface Epilogue {
-  readonly int32: Int32Array | null;
-  readonly float32: Float32Array | null;
-  readonly offset: number;
-  /** Per-column float32 scale, or one for all columns (float output only). */
-  readonly scales: Float32Array | null;
-  readonly bias: Float32Array | null;
-}
 
 /**
  * C = (A − zA)(B − zB) for `m` rows of A (m×k row-major from `aOff`). `aZero` holds one zero
@@ -82,39 +69,6 @@ export function qgemm(
   c: Int32Array,
   cOff: number,
 ): void {
-  gemm(m, a, aOff, aZero, b, bZero, { int32: c, float32: null, offset: cOff, scales: null, bias: null });
-}
-
-/**
- * A linear layer on dynamically quantized activations, bit-identical to the ONNX chain
- * DynamicQuantizeLinear(x) → MatMulInteger(·, W) → Cast(float) → Mul(·, a_scale · w_scale)
- * → Add(bias): x (m×k float32 from `xOff`) is quantized per tensor to uint8, multiplied with
- * the packed weights `w` (zero points `wZero`: one or one per column), and each int32 sum is
- * scaled in float32 by fround(a_scale · wScale[col]) (`wScale`: one or one per column), then
- * `bias` (n values) is added when given. Writes m×n float32 to `out` from `outOff`.
- */
-export function quantizedLinear(
-  x: Float32Array,
-  xOff: number,
-  m: number,
-  w: PackedQuantB,
-  wZero: Int32Array,
-  wScale: Float32Array,
-  bias: Float32Array | null,
-  out: Float32Array,
-  outOff: number,
-): void {
-  const size = m * w.k;
-  if (quantScratch.length < size) quantScratch = new Uint8Array(size);
-  const q = quantScratch;
-  const { scale, zeroPoint } = dynamicQuantizeLinear(x, xOff, size, q, 0);
-  const scales = new Float32Array(wScale.length);
-  for (let i = 0; i < wScale.length; i++) scales[i] = scale * wScale[i]!;
-  zeroPointScratch[0] = zeroPoint;
-  gemm(m, q, 0, zeroPointScratch, w, wZero, { int32: null, float32: out, offset: outOff, scales, bias });
-}
-
-function gemm(m: number, a: QuantArray, aOff: number, aZero: Int32Array, b: PackedQuantB, bZero: Int32Array, epi: Epilogue): void {
   const { k, n } = b;
   if (m === 0 || n === 0) return;
   const rowPanels = Math.ceil(m / MR);
@@ -169,12 +123,12 @@ function gemm(m: number, a: QuantArray, aOff: number, aZero: Int32Array, b: Pack
         const za = aZero[row * aZeroStep]!;
         const rowSum = rowSums[row]!;
         const kza = Math.imul(k, za);
-        let dst = epi.offset + row * n + col0;
+        let dst = cOff + row * n + col0;
         for (let j = 0; j < cols; j++) {
           const col = col0 + j;
           const zb = bZero[col * bZeroStep]! - zbShift;
           const v = (tile[r * NR + j]! - Math.imul(zb, rowSum) - Math.imul(za, colSums[col]!) + Math.imul(kza, zb)) | 0;
-          store(epi, dst++, col, v);
+          c[dst++] = v;
         }
       }
     }
@@ -182,16 +136,6 @@ function gemm(m: number, a: QuantArray, aOff: number, aZero: Int32Array, b: Pack
 }
 
 const tile = new Int32Array(MR * NR);
-
-function store(epi: Epilogue, i: number, col: number, v: number): void {
-  if (epi.int32) {
-    epi.int32[i] = v;
-    return;
-  }
-  const scales = epi.scales!;
-  const scaled = Math.fround(v) * scales[scales.length > 1 ? col : 0]!;
-  epi.float32![i] = epi.bias ? Math.fround(scaled) + epi.bias[col]! : scaled;
-}
 
 /** Copies A into MR-row panels, k-major (aPack[panel][k][r]), zero padding rows past m, and sums each row. */
 function packA(m: number, k: number, a: QuantArray, aOff: number, ap: Int16Array, rowSums: Int32Array): void {
@@ -235,34 +179,6 @@ export function qgemmReference(
       let sum = 0;
       for (let p = 0; p < k; p++) sum = (sum + Math.imul(a[aOff + i * k + p]! - za, b[bOff + p * n + j]! - zb)) | 0;
       c[cOff + i * n + j] = sum;
-    }
-  }
-}
-
-/** Naive twin of quantizedLinear on unpacked weights `w` (k×n row-major). */
-export function quantizedLinearReference(
-  x: Float32Array,
-  xOff: number,
-  m: number,
-  k: number,
-  n: number,
-  w: QuantArray,
-  wZero: Int32Array,
-  wScale: Float32Array,
-  bias: Float32Array | null,
-  out: Float32Array,
-  outOff: number,
-): void {
-  const q = new Uint8Array(m * k);
-  const { scale, zeroPoint } = dynamicQuantizeLinear(x, xOff, m * k, q, 0);
-  const acc = new Int32Array(m * n);
-  qgemmReference(m, k, n, q, 0, Int32Array.of(zeroPoint), w, 0, wZero, acc, 0);
-  for (let i = 0; i < m; i++) {
-    for (let j = 0; j < n; j++) {
-      const s = Math.fround(scale * wScale[wScale.length > 1 ? j : 0]!);
-      let v = Math.fround(Math.fround(acc[i * n + j]!) * s);
-      if (bias) v = Math.fround(v + bias[j]!);
-      out[outOff + i * n + j] = v;
     }
   }
 }
