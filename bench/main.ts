@@ -1,0 +1,103 @@
+/**
+ * `npm run bench [-- flags]` (bench/run.mjs bundles this file):
+ *   (default)     kernel suite, model benchmark, cold start / peak RSS, Lambda cost tables
+ *   --kernels     kernel suite only
+ *   --cost        model benchmark and Lambda cost tables only
+ *   --quick       short runs (numbers are noisier)
+ *   --json        one JSON document on stdout (progress goes to stderr; use `npm run -s bench`
+ *                 or `node bench/run.mjs` so npm's banner stays out of it)
+ *   --batch N     model batch size (default 1)
+ *   --seq N       model sequence length (default 64)
+ */
+import { cpus } from 'node:os';
+import { ENGINES, type EngineName } from './engines.js';
+import { runKernelSuite, KERNEL_TABLE_HEADER, type KernelResult } from './kernels.js';
+import { formatLambdaCostTable, formatLambdaPrices, lambdaCostTable, LAMBDA_PRICES, type LambdaCostRow } from './lambda-cost.js';
+import {
+  benchColdStart,
+  benchModel,
+  childMain,
+  COLD_TABLE_HEADER,
+  MODEL_SPECS,
+  MODEL_TABLE_HEADER,
+  type ChildResult,
+  type ModelResult,
+} from './model.js';
+
+const argv = process.argv.slice(2);
+
+function flagValue(name: string, fallback: number): number {
+  const i = argv.indexOf(name);
+  if (i < 0) return fallback;
+  const v = Number(argv[i + 1]);
+  if (!Number.isInteger(v) || v < 1) throw new Error(`${name} needs a positive integer, got ${argv[i + 1]}`);
+  return v;
+}
+
+const batch = flagValue('--batch', 1);
+const seq = flagValue('--seq', 64);
+
+async function main(): Promise<void> {
+  const childAt = argv.indexOf('--child');
+  if (childAt >= 0) {
+    const engine = argv[childAt + 1] as EngineName;
+    if (!ENGINES.includes(engine)) throw new Error(`--child needs one of ${ENGINES.join(', ')}`);
+    await childMain(engine, argv[childAt + 2]!, batch, seq);
+    return;
+  }
+
+  const quick = argv.includes('--quick');
+  const json = argv.includes('--json');
+  const kernelsOnly = argv.includes('--kernels');
+  const costOnly = argv.includes('--cost');
+  const print = json ? (line: string) => process.stderr.write(`${line}\n`) : (line: string) => console.log(line);
+
+  const machine = { nproc: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version };
+  print(`lambert bench — ${new Date().toISOString()} — ${machine.cpu}, ${machine.nproc} logical CPUs, Node ${machine.node}${quick ? ' — QUICK run' : ''}`);
+
+  // First, while this process is still small: see benchColdStart.
+  const cold: ChildResult[] = [];
+  if (!kernelsOnly && !costOnly) {
+    const spec = MODEL_SPECS.find((s) => s.name === 'tinybert-cls' && s.precision === 'int8')!;
+    const repeats = quick ? 1 : 5;
+    print(`\n### Cold start and peak RSS (${spec.label}, fresh child process per run, ${repeats} run(s) per engine, median / max)\n\n${COLD_TABLE_HEADER}`);
+    cold.push(...(await benchColdStart(spec, batch, seq, repeats, print)));
+  }
+
+  let kernels: KernelResult[] = [];
+  if (!costOnly) {
+    print(`\n### Kernels (tinybench, single thread)\n\n${KERNEL_TABLE_HEADER}`);
+    kernels = await runKernelSuite(quick, print);
+  }
+
+  const models: ModelResult[] = [];
+  const cost: { model: string; engine: EngineName; rows: LambdaCostRow[] }[] = [];
+  if (!kernelsOnly) {
+    const rounds = quick ? 15 : 100;
+    const warmup = quick ? 3 : 10;
+    print(`\n### Models (batch ${batch} × seq ${seq}, one thread each, ${rounds} interleaved rounds after ${warmup} warm-up)\n\n${MODEL_TABLE_HEADER}`);
+    for (const spec of MODEL_SPECS) models.push(await benchModel(spec, { batch, seq, warmup, rounds }, print));
+
+
+    print(`\n### AWS Lambda estimate (Slido paper, Figure 3)\n\n${formatLambdaPrices()}`);
+    for (const m of models) {
+      for (const engine of ENGINES) {
+        const rows = lambdaCostTable(m.latency[engine].p50, m.latency[engine].p99);
+        cost.push({ model: m.model, engine, rows });
+        if (engine === 'lambert') print(`\n${m.model}, lambert (batch ${m.batch} × seq ${m.seq}):\n\n${formatLambdaCostTable(rows)}`);
+      }
+    }
+    print('\nAll engines at 1769 MB (one full vCPU):\n\n| model | engine | q50 (ms) | q99 (ms) | $/M x86_64 | $/M arm64 |\n|---|---|---:|---:|---:|---:|');
+    for (const { model, engine, rows } of cost) {
+      const r = rows.find((x) => x.memoryMb === 1769)!;
+      print(`| ${model} | ${engine} | ${r.q50Ms.toFixed(1)} | ${r.q99Ms.toFixed(1)} | ${r.x86_64PerMillion.toFixed(2)} | ${r.arm64PerMillion.toFixed(2)} |`);
+    }
+  }
+
+  if (json) {
+    const doc = { date: new Date().toISOString(), machine, args: argv, quick, batch, seq, kernels, models, coldStart: cold, lambdaPrices: LAMBDA_PRICES, lambdaCost: cost };
+    process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+  }
+}
+
+await main();
