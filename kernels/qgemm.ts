@@ -4,14 +4,27 @@
  *
  * Zero points are applied as corrections rather than per element:
  *   Σ(a − zA)(b − zB) = Σab − zB·Σa − zA·Σb + K·zA·zB
- * so the micro-kernel multiplies raw values and the row/column sums are precomputed.
+ * so the micro-kernel multiplies raw values and the row/column sums are precomputed. The identity
+ * holds in the integers, hence also modulo 2³², so wrapping each term gives the wrapped result.
+ *
+ * Micro-kernel (V8 has no SIMD and no integer multiply-add worth using; see kernels/gemm.ts for
+ * the measurements behind the 3×2 double tile and the single plain-array operand store): both
+ * operands are stored centred on zero (uint8 values minus 128), so every product a·b is at most
+ * 2¹⁴ in magnitude. Two adjacent B columns are packed into one double, b0 + b1·2²⁷, and one
+ * float64 multiply-add a·(b0 + b1·2²⁷) accumulates both columns' products: after kc steps the
+ * accumulator is S0 + S1·2²⁷ with |S0|, |S1| ≤ kc·2¹⁴. With kc ≤ KC = 4095 that is
+ * ≤ 2²⁶ − 2¹⁴, so every partial sum stays below 2⁵³ (exact in float64) and, since |S0| < 2²⁶,
+ * S1 = round(S / 2²⁷) and S0 = S − S1·2²⁷ recover both lanes exactly. A 3×2 tile of such
+ * accumulators thus computes 3×4 int8 products per 6 multiply-adds.
  */
 import type { QuantArray } from './quantize.js';
 
-/** Rows of A per micro-tile. */
-const MR = 4;
-/** Columns of B per packed panel. */
+/** Columns of B per packed panel: two lane pairs. */
 const NR = 4;
+/** Deepest K slice whose lane sums stay exact and separable (see the module comment). */
+const KC = 512;
+/** Target size (in doubles) of the B block converted into `work`: 1 MiB, so it stays in L2. */
+const B_BLOCK_DOUBLES = 131072;
 
 /** B packed for the micro-kernel; build once per weight with packQuantizedB. */
 export interface PackedQuantB {
@@ -50,10 +63,16 @@ export function packQuantizedB(b: QuantArray, bOff: number, k: number, n: number
   return { k, n, data, colSums, offset };
 }
 
-// Scratch reused across calls (lambert runs on one thread): A packed MR rows at a time, and its
-// row sums.
-let aPackScratch = new Int16Array(0);
+/**
+ * Shared operand store (lambert runs on one thread): packed A then one block of lane-paired B.
+ * It only grows; created from a non-integer literal so its elements kind is PACKED_DOUBLE.
+ */
+const work: number[] = [0.5];
 let rowSumScratch = new Int32Array(0);
+
+function ensureWork(size: number): void {
+  while (work.length < size) work.push(0);
+}
 
 /**
  * C = (A − zA)(B − zB) for `m` rows of A (m×k row-major from `aOff`). `aZero` holds one zero
@@ -71,90 +90,206 @@ export function qgemm(
 ): void {
   const { k, n } = b;
   if (m === 0 || n === 0) return;
-  const rowPanels = Math.ceil(m / MR);
-  if (aPackScratch.length < rowPanels * MR * k) aPackScratch = new Int16Array(rowPanels * MR * k);
-  if (rowSumScratch.length < rowPanels * MR) rowSumScratch = new Int32Array(rowPanels * MR);
-  const ap = aPackScratch;
+  const aOffset = a instanceof Int8Array ? 0 : 128;
+  const rowPanels = Math.ceil(m / 3);
+  const kcMax = Math.min(k, KC);
+  const aSize = rowPanels * 3 * kcMax;
+  const pairs = (Math.ceil(n / NR) * NR) / 2;
+  // Block width in lane pairs: a multiple of NR/2 so blocks start on panel boundaries.
+  const ncPairs = Math.min(pairs, Math.max(2, Math.floor(B_BLOCK_DOUBLES / Math.max(kcMax, 1) / 2) * 2));
+  ensureWork(aSize + ncPairs * kcMax);
+  if (rowSumScratch.length < m) rowSumScratch = new Int32Array(m);
+  const w = work;
   const rowSums = rowSumScratch;
-  packA(m, k, a, aOff, ap, rowSums);
+  if (k === 0) {
+    for (let i = 0; i < m; i++) c.fill(0, cOff + i * n, cOff + (i + 1) * n);
+    rowSums.fill(0, 0, m);
+  }
+  for (let k0 = 0; k0 < k; k0 += KC) {
+    const kc = Math.min(KC, k - k0);
+    const first = k0 === 0;
+    packA(w, m, k, k0, kc, a, aOff, aOffset, rowSums, first);
+    for (let p0 = 0; p0 < pairs; p0 += ncPairs) {
+      const np = Math.min(ncPairs, pairs - p0);
+      pairBlock(w, aSize, b.data, k, p0, np, k0, kc);
+      multiplyBlock(w, aSize, m, kc, 2 * p0, Math.min(2 * np, n - 2 * p0), c, cOff, n, !first);
+    }
+  }
+  correct(m, n, k, aZero, aOffset, rowSums, bZero, b.offset, b.colSums, c, cOff);
+}
 
-  const bp = b.data;
-  const colSums = b.colSums;
-  const panels = Math.ceil(n / NR);
-  // Stored B is B − offset, so its zero point moves by the same amount.
-  const zbShift = b.offset;
-  const aZeroStep = aZero.length > 1 ? 1 : 0;
-  const bZeroStep = bZero.length > 1 ? 1 : 0;
-
-  // Column panels outside: one B panel (k × NR bytes) stays in L1 while all of packed A streams past it.
-  for (let p = 0; p < panels; p++) {
-    const col0 = p * NR;
-    const cols = Math.min(NR, n - col0);
-    const bBase = p * k * NR;
-    for (let rp = 0; rp < rowPanels; rp++) {
-      let c00 = 0, c01 = 0, c02 = 0, c03 = 0;
-      let c10 = 0, c11 = 0, c12 = 0, c13 = 0;
-      let c20 = 0, c21 = 0, c22 = 0, c23 = 0;
-      let c30 = 0, c31 = 0, c32 = 0, c33 = 0;
-      let ai = rp * k * MR;
-      let bi = bBase;
-      for (let kk = 0; kk < k; kk++) {
-        const a0 = ap[ai]!, a1 = ap[ai + 1]!, a2 = ap[ai + 2]!, a3 = ap[ai + 3]!;
-        const b0 = bp[bi]!, b1 = bp[bi + 1]!, b2 = bp[bi + 2]!, b3 = bp[bi + 3]!;
-        c00 = (c00 + Math.imul(a0, b0)) | 0; c01 = (c01 + Math.imul(a0, b1)) | 0;
-        c02 = (c02 + Math.imul(a0, b2)) | 0; c03 = (c03 + Math.imul(a0, b3)) | 0;
-        c10 = (c10 + Math.imul(a1, b0)) | 0; c11 = (c11 + Math.imul(a1, b1)) | 0;
-        c12 = (c12 + Math.imul(a1, b2)) | 0; c13 = (c13 + Math.imul(a1, b3)) | 0;
-        c20 = (c20 + Math.imul(a2, b0)) | 0; c21 = (c21 + Math.imul(a2, b1)) | 0;
-        c22 = (c22 + Math.imul(a2, b2)) | 0; c23 = (c23 + Math.imul(a2, b3)) | 0;
-        c30 = (c30 + Math.imul(a3, b0)) | 0; c31 = (c31 + Math.imul(a3, b1)) | 0;
-        c32 = (c32 + Math.imul(a3, b2)) | 0; c33 = (c33 + Math.imul(a3, b3)) | 0;
-        ai += MR;
-        bi += NR;
+/**
+ * A[:, k0 .. k0+kc) minus `aOffset` → w[0 ..) as 3-row panels, k-major (element (i, kk) at
+ * `(i / 3 | 0)·3·kc + (kk − k0)·3 + i % 3`), zero rows padding the last panel; adds each row's
+ * sum to `rowSums` (set on the first slice).
+ */
+function packA(
+  w: number[],
+  m: number,
+  k: number,
+  k0: number,
+  kc: number,
+  a: QuantArray,
+  aOff: number,
+  aOffset: number,
+  rowSums: Int32Array,
+  first: boolean,
+): void {
+  for (let i0 = 0; i0 < m; i0 += 3) {
+    for (let i = 0; i < 3; i++) {
+      const row = i0 + i;
+      let dst = i0 * kc + i;
+      if (row < m) {
+        let src = aOff + row * k + k0;
+        let sum = 0;
+        for (let kk = 0; kk < kc; kk++) {
+          const v = a[src++]! - aOffset;
+          w[dst] = v;
+          sum += v;
+          dst += 3;
+        }
+        rowSums[row] = first ? sum : rowSums[row]! + sum;
+      } else {
+        for (let kk = 0; kk < kc; kk++, dst += 3) w[dst] = 0;
       }
-      const row0 = rp * MR;
-      const rows = Math.min(MR, m - row0);
-      tile[0] = c00; tile[1] = c01; tile[2] = c02; tile[3] = c03;
-      tile[4] = c10; tile[5] = c11; tile[6] = c12; tile[7] = c13;
-      tile[8] = c20; tile[9] = c21; tile[10] = c22; tile[11] = c23;
-      tile[12] = c30; tile[13] = c31; tile[14] = c32; tile[15] = c33;
-      for (let r = 0; r < rows; r++) {
-        const row = row0 + r;
-        const za = aZero[row * aZeroStep]!;
-        const rowSum = rowSums[row]!;
-        const kza = Math.imul(k, za);
-        let dst = cOff + row * n + col0;
-        for (let j = 0; j < cols; j++) {
-          const col = col0 + j;
-          const zb = bZero[col * bZeroStep]! - zbShift;
-          const v = (tile[r * NR + j]! - Math.imul(zb, rowSum) - Math.imul(za, colSums[col]!) + Math.imul(kza, zb)) | 0;
-          c[dst++] = v;
+    }
+  }
+}
+
+/**
+ * Rows [k0, k0+kc) of lane pairs [p0, p0+np) of packed B → w from `wOff`, as panels of kc × 2
+ * doubles (one per NR-column panel), each double b[2j] + b[2j+1]·2²⁷.
+ */
+function pairBlock(w: number[], wOff: number, bp: Int8Array, k: number, p0: number, np: number, k0: number, kc: number): void {
+  let d = wOff;
+  for (let q = 0; q < np; q += 2) {
+    // Pair p0 + q starts panel (p0 + q)/2, whose data begins at that index · k · NR.
+    let s = (p0 + q) * k * 2 + k0 * 4;
+    const end = d + kc * 2;
+    for (; d < end; d = (d + 2) | 0, s = (s + 4) | 0) {
+      w[d] = bp[s]! + bp[(s + 1) | 0]! * 134217728;
+      w[(d + 1) | 0] = bp[(s + 2) | 0]! + bp[(s + 3) | 0]! * 134217728;
+    }
+  }
+}
+
+/**
+ * Packed A (m, kc) at w[0 ..) · lane-paired B block at w[bBase ..) → raw sums Σab in columns
+ * [n0, n0+cols) of C, stored, or added when `accumulate`. Tile sizes are literals (3 rows,
+ * 2 pair accumulators) because V8 re-reads module constants on every use.
+ */
+function multiplyBlock(
+  w: number[],
+  bBase: number,
+  m: number,
+  kc: number,
+  n0: number,
+  cols: number,
+  c: Int32Array,
+  cOff: number,
+  n: number,
+  accumulate: boolean,
+): void {
+  const panelB = kc * 2;
+  for (let i0 = 0; i0 < m; i0 += 3) {
+    const aBase = i0 * kc;
+    const rows = m - i0 < 3 ? m - i0 : 3;
+    for (let j0 = 0; j0 < cols; j0 += 4) {
+      const bStart = bBase + (j0 >> 1) * kc;
+      const bEnd = bStart + panelB;
+      let c00 = 0;
+      let c01 = 0;
+      let c10 = 0;
+      let c11 = 0;
+      let c20 = 0;
+      let c21 = 0;
+      let ai = aBase;
+      for (let bi = bStart; bi < bEnd; bi = (bi + 2) | 0) {
+        const a0 = w[ai]!;
+        const a1 = w[(ai + 1) | 0]!;
+        const a2 = w[(ai + 2) | 0]!;
+        const b0 = w[bi]!;
+        const b1 = w[(bi + 1) | 0]!;
+        c00 += a0 * b0;
+        c01 += a0 * b1;
+        c10 += a1 * b0;
+        c11 += a1 * b1;
+        c20 += a2 * b0;
+        c21 += a2 * b1;
+        ai = (ai + 3) | 0;
+      }
+      const width = cols - j0 < 4 ? cols - j0 : 4;
+      let idx = cOff + i0 * n + n0 + j0;
+      storeQuad(c, idx, c00, c01, width, accumulate);
+      if (rows > 1) {
+        idx += n;
+        storeQuad(c, idx, c10, c11, width, accumulate);
+        if (rows > 2) {
+          idx += n;
+          storeQuad(c, idx, c20, c21, width, accumulate);
         }
       }
     }
   }
 }
 
-const tile = new Int32Array(MR * NR);
+/** Splits two lane-pair sums into four column sums and stores (or adds) the first `width`. */
+function storeQuad(c: Int32Array, idx: number, s0: number, s1: number, width: number, accumulate: boolean): void {
+  const h0 = Math.round(s0 * 7.450580596923828e-9); // 2⁻²⁷
+  const h1 = Math.round(s1 * 7.450580596923828e-9);
+  const l0 = s0 - h0 * 134217728;
+  const l1 = s1 - h1 * 134217728;
+  if (width === 4) {
+    if (accumulate) {
+      c[idx] = (c[idx]! + l0) | 0;
+      c[idx + 1] = (c[idx + 1]! + h0) | 0;
+      c[idx + 2] = (c[idx + 2]! + l1) | 0;
+      c[idx + 3] = (c[idx + 3]! + h1) | 0;
+    } else {
+      c[idx] = l0;
+      c[idx + 1] = h0;
+      c[idx + 2] = l1;
+      c[idx + 3] = h1;
+    }
+    return;
+  }
+  // Ragged last panel: 1 to 3 real columns.
+  c[idx] = accumulate ? (c[idx]! + l0) | 0 : l0;
+  if (width > 1) c[idx + 1] = accumulate ? (c[idx + 1]! + h0) | 0 : h0;
+  if (width > 2) c[idx + 2] = accumulate ? (c[idx + 2]! + l1) | 0 : l1;
+}
 
-/** Copies A into MR-row panels, k-major (aPack[panel][k][r]), zero padding rows past m, and sums each row. */
-function packA(m: number, k: number, a: QuantArray, aOff: number, ap: Int16Array, rowSums: Int32Array): void {
-  const rowPanels = Math.ceil(m / MR);
-  for (let row = 0; row < rowPanels * MR; row++) {
-    let dst = Math.floor(row / MR) * k * MR + (row % MR);
-    if (row >= m) {
-      for (let kk = 0; kk < k; kk++, dst += MR) ap[dst] = 0;
-      rowSums[row] = 0;
-      continue;
+/** Turns the raw sums in C into (A − zA)(B − zB), with the zero points shifted like the stored values. */
+function correct(
+  m: number,
+  n: number,
+  k: number,
+  aZero: Int32Array,
+  aOffset: number,
+  rowSums: Int32Array,
+  bZero: Int32Array,
+  bOffset: number,
+  colSums: Int32Array,
+  c: Int32Array,
+  cOff: number,
+): void {
+  const aZeroStep = aZero.length > 1 ? 1 : 0;
+  const perCol = bZero.length > 1;
+  for (let row = 0; row < m; row++) {
+    const za = aZero[row * aZeroStep]! - aOffset;
+    const rowSum = rowSums[row]!;
+    const kza = Math.imul(k, za);
+    let dst = cOff + row * n;
+    if (perCol) {
+      for (let col = 0; col < n; col++, dst++) {
+        const zb = bZero[col]! - bOffset;
+        c[dst] = (c[dst]! - Math.imul(zb, rowSum) - Math.imul(za, colSums[col]!) + Math.imul(kza, zb)) | 0;
+      }
+    } else {
+      const zb = bZero[0]! - bOffset;
+      const rowTerm = (Math.imul(kza, zb) - Math.imul(zb, rowSum)) | 0;
+      for (let col = 0; col < n; col++, dst++) c[dst] = (c[dst]! + rowTerm - Math.imul(za, colSums[col]!)) | 0;
     }
-    let src = aOff + row * k;
-    let sum = 0;
-    for (let kk = 0; kk < k; kk++, dst += MR) {
-      const v = a[src++]!;
-      ap[dst] = v;
-      sum += v;
-    }
-    rowSums[row] = sum;
   }
 }
 

@@ -24,7 +24,10 @@ function countOf(node: NodeInfo, start: Tensor, limit: Tensor, delta: Tensor): n
   else if (start.type === 'int32') diff = ((l as number) - s) | 0;
   else diff = (l as number) - s;
   if (Number(d) === 0) invalidInput(node, 'delta must not be 0');
-  return Math.max(0, Math.ceil(diff / Number(d)));
+  const count = Math.ceil(diff / Number(d));
+  // NaN or infinite bounds give no countable range (onnxruntime fails on them too).
+  if (!Number.isFinite(count)) invalidInput(node, `start ${s}, limit ${l} and delta ${d} do not give a finite element count`);
+  return Math.max(0, count);
 }
 
 function checkTypes(node: NodeInfo, metas: readonly ValueMeta[]): void {
