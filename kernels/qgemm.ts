@@ -22,7 +22,7 @@ import type { QuantArray } from './quantize.js';
 /** Columns of B per packed panel: two lane pairs. */
 const NR = 4;
 /** Deepest K slice whose lane sums stay exact and separable (see the module comment). */
-const KC = 512;
+const KC = 4095;
 /** Target size (in doubles) of the B block converted into `work`: 1 MiB, so it stays in L2. */
 const B_BLOCK_DOUBLES = 131072;
 
