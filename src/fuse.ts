@@ -4,7 +4,7 @@
  * holds less. A fusion only fires when every intermediate value has no other reader and is not
  * a graph output. The int8 linear-layer fusion is bit-identical; the float ones differ from the
  * op-by-op graph by float32 rounding only (a bias added in the GEMM epilogue, GELU and layer
- * norm evaluated in float64).
+ * norm evaluated in float64, attention scaled inside its GEMM and masked in float64).
  */
 import { Attributes, type AttributeValue } from './attributes.js';
 import type { Graph, GraphNode } from './load.js';
@@ -285,6 +285,93 @@ function skipLayerNorm(constants: Constants) {
   };
 }
 
+/** Unsqueeze's axes, from the attribute (before 13) or the constant input. */
+function unsqueezeAxes(node: GraphNode, constants: Constants): number[] | undefined {
+  if (node.opset < 13) return node.attrs.ints('axes', []);
+  const axes = constants.get(node.inputs[1] ?? '');
+  return axes ? Array.from(axes.data as ArrayLike<number | bigint>, Number) : undefined;
+}
+
+/**
+ * Whether `mask` is BERT's additive key-padding mask, of shape (B, 1, 1, S) by construction:
+ * a rank-2 graph input (B, S) unsqueezed at axes 1 and 2, then cast and shifted or scaled by
+ * scalar constants only ((1 − m)·−10000, (1 − m)·finfo.min), which keep the shape.
+ */
+function isKeyPaddingMask(mask: string, index: Index, graph: Graph, constants: Constants): boolean {
+  let node = index.producer.get(mask);
+  while (node && node.domain === '' && ['Cast', 'Sub', 'Mul', 'Add'].includes(node.opType)) {
+    if (node.opType === 'Cast') node = index.producer.get(node.inputs[0]!);
+    else if (scalar(constants, node.inputs[0]) !== undefined) node = index.producer.get(node.inputs[1]!);
+    else if (scalar(constants, node.inputs[1]) !== undefined) node = index.producer.get(node.inputs[0]!);
+    else return false;
+  }
+  const axes: number[][] = [];
+  while (isOnnx(node, 'Unsqueeze')) {
+    const a = unsqueezeAxes(node, constants);
+    if (!a) return false;
+    axes.unshift(a);
+    const input = node.inputs[0]!;
+    node = index.producer.get(input);
+    if (node === undefined) {
+      const decl = graph.inputs.find((i) => i.name === input);
+      const spelled = axes.map((a) => a.join()).join(';');
+      return decl?.dims?.length === 2 && (spelled === '1;2' || spelled === '1,2');
+    }
+  }
+  return false;
+}
+
+const isTranspose = (node: GraphNode | undefined, perm: string): node is GraphNode => isOnnx(node, 'Transpose') && node.attrs.ints('perm', []).join() === perm;
+
+/**
+ * The attention core BERT exports write per layer, from its scores MatMul:
+ *   Transpose(Q, 0 2 1 3), Transpose(K, 0 2 3 1) → MatMul → Div(·, c) or Mul(·, c)
+ *   (→ Add(·, key-padding mask)) → Softmax(last axis) → MatMul(·, Transpose(V, 0 2 1 3))
+ *   → Transpose(0 2 1 3)
+ * with Q, K, V the (B, S, H, D) head-split projections → lambert AttentionCore, which reads
+ * them in place and writes the (B, S, H, D) result the chain ends in.
+ */
+function attentionCore(graph: Graph, constants: Constants) {
+  return (scores: GraphNode, index: Index): Rewrite | undefined => {
+    if (!isOnnx(scores, 'MatMul')) return undefined;
+    const [qT, kT] = scores.inputs.map((i) => index.producer.get(i!));
+    if (!isTranspose(qT, '0,2,1,3') || !isTranspose(kT, '0,2,3,1')) return undefined;
+    if (soleReader(index, qT.outputs[0]!) !== scores || soleReader(index, kT.outputs[0]!) !== scores) return undefined;
+    const scaleNode = soleReader(index, scores.outputs[0]!);
+    if (!scaleNode) return undefined;
+    const other = otherInput(scaleNode, scores.outputs[0]!);
+    let scale: number | undefined;
+    if (isOnnx(scaleNode, 'Div') && scaleNode.inputs[0] === scores.outputs[0]) {
+      const c = scalar(constants, other);
+      scale = c === undefined ? undefined : 1 / c;
+    } else if (isOnnx(scaleNode, 'Mul')) scale = scalar(constants, other);
+    if (scale === undefined || !Number.isFinite(scale)) return undefined;
+    const chain = [qT, kT, scores, scaleNode];
+    let mask = '';
+    let next = soleReader(index, scaleNode.outputs[0]!);
+    if (isOnnx(next, 'Add')) {
+      mask = otherInput(next, scaleNode.outputs[0]!)!;
+      if (!isKeyPaddingMask(mask, index, graph, constants)) return undefined;
+      chain.push(next);
+      next = soleReader(index, next.outputs[0]!);
+    }
+    const softmax = next;
+    if (!isOnnx(softmax, 'Softmax') || softmax.inputs[0] !== chain[chain.length - 1]!.outputs[0]) return undefined;
+    // Before opset 13 Softmax flattens from `axis` on (default 1); on the rank-4 scores axis 3 is the last either way.
+    const axis = softmax.attrs.int('axis', softmax.opset < 13 ? 1 : -1);
+    if (axis !== -1 && axis !== 3) return undefined;
+    const weighted = soleReader(index, softmax.outputs[0]!);
+    if (!isOnnx(weighted, 'MatMul') || weighted.inputs[0] !== softmax.outputs[0]) return undefined;
+    const vT = index.producer.get(weighted.inputs[1]!);
+    if (!isTranspose(vT, '0,2,1,3') || soleReader(index, vT.outputs[0]!) !== weighted) return undefined;
+    const back = soleReader(index, weighted.outputs[0]!);
+    if (!isTranspose(back, '0,2,1,3')) return undefined;
+    chain.push(softmax, vT, weighted, back);
+    const inputs = [qT.inputs[0]!, kT.inputs[0]!, vT.inputs[0]!, mask];
+    return { chain, fused: fusedNode('lambert', 'AttentionCore', 1, scores, inputs, back.outputs[0]!, { scale }) };
+  };
+}
+
 /**
  * Drops nodes none of whose outputs is read or is a graph output (left behind by fusions), and
  * so on up their inputs: one sweep against the topological order, so a node's readers are
@@ -308,6 +395,7 @@ export function fuseGraph(graph: Graph): Graph {
   let nodes = [...graph.nodes];
   // Linear before GELU and layer norm before its residual Add: each fusion consumes the one before's result.
   for (const match of [quantizedLinear, linear, gelu, layerNorm, skipLayerNorm]) nodes = fusePass(graph, nodes, match(constants));
+  nodes = fusePass(graph, nodes, attentionCore(graph, constants));
   nodes = dropDeadNodes(graph, nodes);
   return { ...graph, nodes };
 }

@@ -32,14 +32,17 @@ type Counts = Record<string, number>;
 
 /**
  * BERT-like fixtures: per layer six linears (Q, K, V, attention output, intermediate, output),
- * the attention's two activation MatMuls, one GELU and two residual layer norms; plus the
+ * one attention core (its two activation MatMuls stay unfused in DistilBERT, which scales Q
+ * before the scores and masks with Where), one GELU and two residual layer norms; plus the
  * embeddings' sum and layer norm, which fuse to SkipLayerNormalization as well.
  */
 const LAYERS = 2;
-const bertLike = (int8: boolean): Counts => ({
+const bertLike = (int8: boolean, attention: boolean): Counts => ({
   Linear: int8 ? 0 : 6 * LAYERS,
   MatMulIntegerToFloat: int8 ? 6 * LAYERS : 0,
-  MatMul: 2 * LAYERS,
+  AttentionCore: attention ? LAYERS : 0,
+  MatMul: attention ? 0 : 2 * LAYERS,
+  Softmax: attention ? 0 : LAYERS,
   Gelu: LAYERS,
   SkipLayerNormalization: 2 * LAYERS + 1,
   LayerNormalization: 0,
@@ -54,9 +57,9 @@ function expectedCounts(file: string): Counts {
   const int8 = /\.int8/.test(file);
   if (file.startsWith('tiny-mobilebert')) {
     // MobileBERT: bottleneck linears and NoNorm (Mul, Add) instead of layer norm, ReLU FFNs.
-    return { Linear: int8 ? 0 : 31, MatMulIntegerToFloat: int8 ? 31 : 0, MatMul: 4, Gelu: 0, SkipLayerNormalization: 0, LayerNormalization: 0 };
+    return { Linear: int8 ? 0 : 31, MatMulIntegerToFloat: int8 ? 31 : 0, AttentionCore: 2, MatMul: 0, Gelu: 0, SkipLayerNormalization: 0, LayerNormalization: 0 };
   }
-  return bertLike(int8);
+  return bertLike(int8, !file.startsWith('tiny-distilbert'));
 }
 
 function count(session: InferenceSession, opType: string): number {
@@ -180,6 +183,72 @@ describe('graph fusions', () => {
         expect(await fusedOps(residual)).toEqual(['SkipLayerNormalization']);
       });
     }
+
+    describe('attention core', () => {
+      // Q, K, V (B, S, heads·D) = (2, 3, 2·2), split into heads; an int64 key-padding mask (B, S).
+      const [B, S, HEADS, D] = [2, 3, 2, 2];
+      const ints = (name: string, v: number[]): onnx.ITensorProto => ({ name, dataType: INT64, dims: [v.length], int64Data: v });
+      const split = (x: string): onnx.INodeProto => ({ opType: 'Reshape', input: [x, 'heads'], output: [`${x}4`] });
+      const transpose = (x: string, perm: number[], output: string): onnx.INodeProto => ({ opType: 'Transpose', input: [x], output: [output], attribute: [{ name: 'perm', type: INTS, ints: perm }] });
+      const maskNodes = (mask: string): onnx.INodeProto[] => [
+        { opType: 'Unsqueeze', input: [mask, 'ax1'], output: ['m3'] },
+        { opType: 'Unsqueeze', input: ['m3', 'ax2'], output: ['m4'] },
+        { opType: 'Cast', input: ['m4'], output: ['mf'], attribute: [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: FLOAT }] },
+        { opType: 'Sub', input: ['one', 'mf'], output: ['inv'] },
+        { opType: 'Mul', input: ['inv', 'big'], output: ['additive'] },
+      ];
+      const core = (opts: { softmaxAxis?: number; mask?: string } = {}): onnx.INodeProto[] => [
+        split('q'), split('k'), split('v'),
+        transpose('q4', [0, 2, 1, 3], 'qt'), transpose('k4', [0, 2, 3, 1], 'kt'), transpose('v4', [0, 2, 1, 3], 'vt'),
+        { opType: 'MatMul', input: ['qt', 'kt'], output: ['scores'] },
+        { opType: 'Div', input: ['scores', 'sqrtD'], output: ['scaled'] },
+        { opType: 'Add', input: ['scaled', opts.mask ?? 'additive'], output: ['masked'] },
+        { opType: 'Softmax', input: ['masked'], output: ['p'], attribute: [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: opts.softmaxAxis ?? -1 }] },
+        { opType: 'MatMul', input: ['p', 'vt'], output: ['o'] },
+        transpose('o', [0, 2, 1, 3], 'y'),
+      ];
+      const constants = [ints('heads', [B, S, HEADS, D]), ints('ax1', [1]), ints('ax2', [2]), scalar('one', 1), scalar('big', -10000), scalar('sqrtD', Math.SQRT2)];
+
+      function attentionModel(node: onnx.INodeProto[], outputs = ['y'], maskType = INT64, maskDims = [B, S]): Uint8Array {
+        const value = (name: string, elemType: number, dims: number[]) => ({ name, type: { tensorType: { elemType, shape: { dim: dims.map((dimValue) => ({ dimValue })) } } } });
+        return onnx.ModelProto.encode({
+          irVersion: 8,
+          opsetImport: [{ domain: '', version: 14 }],
+          graph: {
+            name: 'g',
+            node,
+            initializer: constants,
+            input: [...['q', 'k', 'v'].map((n) => value(n, FLOAT, [B, S, HEADS * D])), value('mask', maskType, maskDims)],
+            output: outputs.map((name) => ({ name, type: { tensorType: { elemType: FLOAT } } })),
+          },
+        }).finish();
+      }
+
+      /** The fused graph's op types, after checking it computes what the unfused one does (key 2 of batch 1 padded). */
+      async function fusedAttentionOps(bytes: Uint8Array, mask: Tensor): Promise<string[]> {
+        const plain = await InferenceSession.create(bytes, { graphOptimizationLevel: 'disabled' });
+        const fused = await InferenceSession.create(bytes);
+        const feeds: Record<string, Tensor> = { mask };
+        ['q', 'k', 'v'].forEach((name, j) => (feeds[name] = new Tensor(Float32Array.from({ length: B * S * HEADS * D }, (_, i) => Math.sin(i * 1.3 + j) * 2), [B, S, HEADS * D])));
+        const [a, b] = [await plain.run(feeds), await fused.run(feeds)];
+        for (const name of plain.outputNames) expect(mismatch(b[name]!, a[name]!, { atol: 1e-6, rtol: 0 }), name).toBeUndefined();
+        return fused.graph.nodes.map((n) => n.opType);
+      }
+      const padding = new Tensor('int64', [1n, 1n, 1n, 1n, 1n, 0n], [B, S]);
+
+      it('fuses Transpose → MatMul → Div → Add(mask) → Softmax → MatMul → Transpose into AttentionCore', async () => {
+        const ops = await fusedAttentionOps(attentionModel([...maskNodes('mask'), ...core()]), padding);
+        expect(ops.filter((op) => op !== 'Reshape')).toEqual(['Unsqueeze', 'Unsqueeze', 'Cast', 'Sub', 'Mul', 'AttentionCore']);
+      });
+
+      it('leaves it alone when Softmax is not over the keys, an intermediate is an output, or the mask is not (B, 1, 1, S) by construction', async () => {
+        const unfused = (ops: string[]) => expect(ops).not.toContain('AttentionCore');
+        unfused(await fusedAttentionOps(attentionModel([...maskNodes('mask'), ...core({ softmaxAxis: 2 })]), padding));
+        unfused(await fusedAttentionOps(attentionModel([...maskNodes('mask'), ...core()], ['y', 'p']), padding));
+        const square = new Tensor(Float32Array.from({ length: B * S * S }, (_, i) => (i % 4 === 3 ? -10000 : 0)), [B, 1, S, S]);
+        unfused(await fusedAttentionOps(attentionModel(core({ mask: 'mask' }), ['y'], FLOAT, [B, 1, S, S]), square));
+      });
+    });
 
     it('keeps the residual Add when its sum is read elsewhere', async () => {
       const bytes = model([{ opType: 'Add', input: ['x', 'r'], output: ['sum'] }, ...layerNorm(14, 'sum')], lnConstants, 14, ['y', 'sum']);

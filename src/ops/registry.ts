@@ -86,6 +86,7 @@ import { MatMulIntegerToFloat } from './msMatMulIntegerToFloat.js';
 import { SkipLayerNormalization } from './msSkipLayerNormalization.js';
 // ---- lambert internal (fusions) ----
 import { Linear } from './lambertLinear.js';
+import { AttentionCore } from './lambertAttentionCore.js';
 
 const definitions: readonly OpDefinition<any>[] = [
   // ---- elementwise & logic ----
@@ -171,6 +172,7 @@ const definitions: readonly OpDefinition<any>[] = [
   SkipLayerNormalization,
   // ---- lambert internal (fusions) ----
   Linear,
+  AttentionCore,
 ];
 
 const byKey = new Map<string, OpDefinition<any>[]>();
