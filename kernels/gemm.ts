@@ -26,20 +26,7 @@
  * (M,K,N) = (128,384,1536), ≈ 7.2–7.7 at BERT-base's (128,768,3072) and (128,3072,768);
  * gemmReference ≈ 0.5.
  */
-
-/** Rows of op(A) per register tile. */
-const MR = 3;
-/**
- * Columns per register tile; also the width of the packed-B column panels. multiplyBlock and
- * packB's inner loop are written out for exactly MR = 3, NR = 2.
- */
-const NR = 2;
-/** Depth of one K slice; see {@link run}. */
-const KC = 512;
-/** Rows of B that packB transposes per sweep across the panels. */
-const PACK_ROWS = 64;
-/** Target size (in doubles) of the B block copied into `work`: 128 Ki doubles = 1 MiB, so it stays in L2. */
-const B_BLOCK_DOUBLES = 131072;
+import { activePool, PARALLEL_MIN_WORK } from './threads.js';
 
 /**
  * A (K,N) matrix repacked once for {@link gemmPacked}.
@@ -56,277 +43,324 @@ export interface PackedMatrix {
   readonly panelWidth: number;
 }
 
-/** Packs B (K,N), or Bᵀ given as an (N,K) array when `transB`, with leading dimension = row length. */
-export function packB(b: Float32Array, bOffset: number, K: number, N: number, transB: boolean): PackedMatrix {
-  const panels = Math.ceil(N / NR);
-  const data = new Float32Array(panels * NR * K);
-  // b[bOffset + k*rowStride + n*colStride] = op(B)[k, n]
-  const rowStride = transB ? 1 : N;
-  const colStride = transB ? K : 1;
-  // Visiting PACK_ROWS rows of every panel before moving down keeps the source rows a
-  // non-transposed B is read from in L1 while all its panels take their two columns.
-  for (let k0 = 0; k0 < K; k0 += PACK_ROWS) {
-    const kEnd = Math.min(K, k0 + PACK_ROWS);
-    for (let p = 0; p < panels; p++) {
-      const n0 = p * NR;
-      const full = N - n0 >= NR;
-      let dst = (p * K + k0) * NR;
-      let src = bOffset + k0 * rowStride + n0 * colStride;
-      for (let k = k0; k < kEnd; k++) {
-        data[dst] = b[src];
-        if (full) data[dst + 1] = b[src + colStride]; // the ragged last panel keeps its zero column
-        dst += NR;
-        src += rowStride;
-      }
-    }
-  }
-  return { data, K, N, panelWidth: NR };
-}
-
 /**
- * Shared work array for packed A and one block of packed B. It only grows, so a warm
- * process allocates nothing. Created from a non-integer literal so its elements kind is
- * PACKED_DOUBLE from the start; pushing zeros later never changes that.
+ * The kernels as one self-contained function (its body references nothing outside it), so that
+ * kernels/threads.ts can start worker threads from its source text: every thread runs the same
+ * code, hence computes bit-identical results.
  */
-const work: number[] = [0.5];
+export function gemmKernels() {
+  /** Rows of op(A) per register tile. */
+  const MR = 3;
+  /**
+   * Columns per register tile; also the width of the packed-B column panels. multiplyBlock and
+   * packB's inner loop are written out for exactly MR = 3, NR = 2.
+   */
+  const NR = 2;
+  /** Depth of one K slice; see {@link run}. */
+  const KC = 512;
+  /** Rows of B that packB transposes per sweep across the panels. */
+  const PACK_ROWS = 64;
+  /** Target size (in doubles) of the B block copied into `work`: 128 Ki doubles = 1 MiB, so it stays in L2. */
+  const B_BLOCK_DOUBLES = 131072;
 
-function ensureWork(size: number): void {
-  while (work.length < size) work.push(0);
-}
-
-/**
- * op(A)[:, k0 .. k0+kc) → `work[0 .. ceil(M/MR)·MR·kc)`: row panels of MR rows, k-major
- * (element (i, k) at `(i / MR | 0) * kc * MR + (k - k0) * MR + i % MR`), zero rows padding the last panel.
- */
-function packA(
-  w: number[],
-  M: number,
-  k0: number,
-  kc: number,
-  a: Float32Array,
-  aOffset: number,
-  lda: number,
-  transA: boolean,
-): void {
-  // op(A)[i,k] = a[aOffset + i*rowStride + k*colStride]
-  const rowStride = transA ? 1 : lda;
-  const colStride = transA ? lda : 1;
-  for (let i0 = 0; i0 < M; i0 += MR) {
-    const base = i0 * kc;
-    for (let i = 0; i < MR; i++) {
-      const row = i0 + i;
-      let dst = base + i;
-      if (row < M) {
-        let src = aOffset + row * rowStride + k0 * colStride;
-        for (let k = 0; k < kc; k++) {
-          w[dst] = a[src];
-          dst += MR;
-          src += colStride;
-        }
-      } else {
-        for (let k = 0; k < kc; k++) {
-          w[dst] = 0;
-          dst += MR;
-        }
-      }
-    }
-  }
-}
-
-/**
- * Rows [k0, k0+kc) of the panels covering columns [n0, n0+cols) of a PackedMatrix → work at
- * `wOff`, as consecutive panels of kc·NR elements.
- */
-function copyPackedBlock(
-  w: number[],
-  wOff: number,
-  data: Float32Array,
-  K: number,
-  n0: number,
-  cols: number,
-  k0: number,
-  kc: number,
-): void {
-  const panelLen = kc * NR;
-  let d = wOff;
-  for (let j0 = 0; j0 < cols; j0 += NR) {
-    // n0 + j0 is a multiple of NR, so (n0 + j0)·K is the first element of its panel.
-    let s = (n0 + j0) * K + k0 * NR;
-    const end = d + panelLen;
-    for (; d < end; d = (d + 1) | 0, s = (s + 1) | 0) w[d] = data[s];
-  }
-}
-
-/**
- * Rows [k0, k0+kc) × columns [n0, n0+cols) of op(B) (K,N), read from a strided array, → work at
- * `wOff` in the same panel layout as {@link copyPackedBlock}.
- */
-function packStridedBlock(
-  w: number[],
-  wOff: number,
-  b: Float32Array,
-  bOffset: number,
-  ldb: number,
-  transB: boolean,
-  n0: number,
-  cols: number,
-  k0: number,
-  kc: number,
-): void {
-  // op(B)[k,n] = b[bOffset + k*rowStride + n*colStride]
-  const rowStride = transB ? 1 : ldb;
-  const colStride = transB ? ldb : 1;
-  for (let j0 = 0; j0 < cols; j0 += NR) {
-    const base = wOff + j0 * kc;
-    for (let j = 0; j < NR; j++) {
-      let dst = base + j;
-      if (j0 + j < cols) {
-        let src = bOffset + k0 * rowStride + (n0 + j0 + j) * colStride;
-        for (let k = 0; k < kc; k++) {
-          w[dst] = b[src];
+  /** Packs B (K,N), or Bᵀ given as an (N,K) array when `transB`, with leading dimension = row length. */
+  function packB(b: Float32Array, bOffset: number, K: number, N: number, transB: boolean): PackedMatrix {
+    const panels = Math.ceil(N / NR);
+    // Shared memory, so worker threads read the weights without a copy.
+    const data = new Float32Array(new SharedArrayBuffer(panels * NR * K * 4));
+    // b[bOffset + k*rowStride + n*colStride] = op(B)[k, n]
+    const rowStride = transB ? 1 : N;
+    const colStride = transB ? K : 1;
+    // Visiting PACK_ROWS rows of every panel before moving down keeps the source rows a
+    // non-transposed B is read from in L1 while all its panels take their two columns.
+    for (let k0 = 0; k0 < K; k0 += PACK_ROWS) {
+      const kEnd = Math.min(K, k0 + PACK_ROWS);
+      for (let p = 0; p < panels; p++) {
+        const n0 = p * NR;
+        const full = N - n0 >= NR;
+        let dst = (p * K + k0) * NR;
+        let src = bOffset + k0 * rowStride + n0 * colStride;
+        for (let k = k0; k < kEnd; k++) {
+          data[dst] = b[src];
+          if (full) data[dst + 1] = b[src + colStride]; // the ragged last panel keeps its zero column
           dst += NR;
           src += rowStride;
         }
-      } else {
-        for (let k = 0; k < kc; k++) {
-          w[dst] = 0;
-          dst += NR;
+      }
+    }
+    return { data, K, N, panelWidth: NR };
+  }
+
+  /**
+   * Shared work array for packed A and one block of packed B. It only grows, so a warm
+   * process allocates nothing. Created from a non-integer literal so its elements kind is
+   * PACKED_DOUBLE from the start; pushing zeros later never changes that.
+   */
+  const work: number[] = [0.5];
+
+  function ensureWork(size: number): void {
+    while (work.length < size) work.push(0);
+  }
+
+  /**
+   * op(A)[:, k0 .. k0+kc) → `work[0 .. ceil(M/MR)·MR·kc)`: row panels of MR rows, k-major
+   * (element (i, k) at `(i / MR | 0) * kc * MR + (k - k0) * MR + i % MR`), zero rows padding the last panel.
+   */
+  function packA(
+    w: number[],
+    M: number,
+    k0: number,
+    kc: number,
+    a: Float32Array,
+    aOffset: number,
+    lda: number,
+    transA: boolean,
+  ): void {
+    // op(A)[i,k] = a[aOffset + i*rowStride + k*colStride]
+    const rowStride = transA ? 1 : lda;
+    const colStride = transA ? lda : 1;
+    for (let i0 = 0; i0 < M; i0 += MR) {
+      const base = i0 * kc;
+      for (let i = 0; i < MR; i++) {
+        const row = i0 + i;
+        let dst = base + i;
+        if (row < M) {
+          let src = aOffset + row * rowStride + k0 * colStride;
+          for (let k = 0; k < kc; k++) {
+            w[dst] = a[src];
+            dst += MR;
+            src += colStride;
+          }
+        } else {
+          for (let k = 0; k < kc; k++) {
+            w[dst] = 0;
+            dst += MR;
+          }
         }
       }
     }
   }
-}
 
-/**
- * packed A (M,kc) at work[0..) · packed B (kc,cols) at work[bBase..) → C[:, n0 .. n0+cols) (M,cols):
- * C = alpha · A·B (+ bias) (+ C).
- *
- * The tile shape is spelled as literals (3 = MR, 2 = NR) because V8 reads module-level
- * constants from the module context on every use instead of folding them.
- */
-function multiplyBlock(
-  w: number[],
-  bBase: number,
-  M: number,
-  kc: number,
-  n0: number,
-  cols: number,
-  alpha: number,
-  c: Float32Array,
-  cOffset: number,
-  ldc: number,
-  bias: Float32Array | null,
-  biasOffset: number,
-  accumulate: boolean,
-): void {
-  const panelB = kc * 2;
-  for (let i0 = 0; i0 < M; i0 += 3) {
-    const aBase = i0 * kc;
-    const rows = M - i0 < 3 ? M - i0 : 3;
-    for (let j0 = 0; j0 < cols; j0 += 2) {
-      const bStart = bBase + j0 * kc; // j0 is a multiple of NR: panel j0/NR starts at j0·kc
-      const bEnd = bStart + panelB;
-      let c00 = 0;
-      let c01 = 0;
-      let c10 = 0;
-      let c11 = 0;
-      let c20 = 0;
-      let c21 = 0;
-      let ai = aBase;
-      // `| 0` keeps the index arithmetic in int32 so V8 omits overflow checks.
-      for (let bi = bStart; bi < bEnd; bi = (bi + 2) | 0) {
-        const a0 = w[ai];
-        const a1 = w[(ai + 1) | 0];
-        const a2 = w[(ai + 2) | 0];
-        const b0 = w[bi];
-        const b1 = w[(bi + 1) | 0];
-        c00 += a0 * b0;
-        c01 += a0 * b1;
-        c10 += a1 * b0;
-        c11 += a1 * b1;
-        c20 += a2 * b0;
-        c21 += a2 * b1;
-        ai = (ai + 3) | 0;
+  /**
+   * Rows [k0, k0+kc) of the panels covering columns [n0, n0+cols) of a PackedMatrix → work at
+   * `wOff`, as consecutive panels of kc·NR elements.
+   */
+  function copyPackedBlock(
+    w: number[],
+    wOff: number,
+    data: Float32Array,
+    K: number,
+    n0: number,
+    cols: number,
+    k0: number,
+    kc: number,
+  ): void {
+    const panelLen = kc * NR;
+    let d = wOff;
+    for (let j0 = 0; j0 < cols; j0 += NR) {
+      // n0 + j0 is a multiple of NR, so (n0 + j0)·K is the first element of its panel.
+      let s = (n0 + j0) * K + k0 * NR;
+      const end = d + panelLen;
+      for (; d < end; d = (d + 1) | 0, s = (s + 1) | 0) w[d] = data[s];
+    }
+  }
+
+  /**
+   * Rows [k0, k0+kc) × columns [n0, n0+cols) of op(B) (K,N), read from a strided array, → work at
+   * `wOff` in the same panel layout as {@link copyPackedBlock}.
+   */
+  function packStridedBlock(
+    w: number[],
+    wOff: number,
+    b: Float32Array,
+    bOffset: number,
+    ldb: number,
+    transB: boolean,
+    n0: number,
+    cols: number,
+    k0: number,
+    kc: number,
+  ): void {
+    // op(B)[k,n] = b[bOffset + k*rowStride + n*colStride]
+    const rowStride = transB ? 1 : ldb;
+    const colStride = transB ? ldb : 1;
+    for (let j0 = 0; j0 < cols; j0 += NR) {
+      const base = wOff + j0 * kc;
+      for (let j = 0; j < NR; j++) {
+        let dst = base + j;
+        if (j0 + j < cols) {
+          let src = bOffset + k0 * rowStride + (n0 + j0 + j) * colStride;
+          for (let k = 0; k < kc; k++) {
+            w[dst] = b[src];
+            dst += NR;
+            src += rowStride;
+          }
+        } else {
+          for (let k = 0; k < kc; k++) {
+            w[dst] = 0;
+            dst += NR;
+          }
+        }
       }
-      const col = n0 + j0;
-      const twoCols = cols - j0 >= 2;
-      const bias0 = bias === null ? 0 : bias[biasOffset + col];
-      const bias1 = bias === null || !twoCols ? 0 : bias[biasOffset + col + 1];
-      let idx = cOffset + i0 * ldc + col;
-      storePair(c, idx, alpha * c00 + bias0, alpha * c01 + bias1, twoCols, accumulate);
-      if (rows > 1) {
-        idx += ldc;
-        storePair(c, idx, alpha * c10 + bias0, alpha * c11 + bias1, twoCols, accumulate);
-        if (rows > 2) {
+    }
+  }
+
+  /**
+   * packed A (M,kc) at work[0..) · packed B (kc,cols) at work[bBase..) → C[:, n0 .. n0+cols) (M,cols):
+   * C = alpha · A·B (+ bias) (+ C).
+   *
+   * The tile shape is spelled as literals (3 = MR, 2 = NR) because V8 reads the factory's
+   * constants from their context on every use instead of folding them.
+   */
+  function multiplyBlock(
+    w: number[],
+    bBase: number,
+    M: number,
+    kc: number,
+    n0: number,
+    cols: number,
+    alpha: number,
+    c: Float32Array,
+    cOffset: number,
+    ldc: number,
+    bias: Float32Array | null,
+    biasOffset: number,
+    accumulate: boolean,
+  ): void {
+    const panelB = kc * 2;
+    for (let i0 = 0; i0 < M; i0 += 3) {
+      const aBase = i0 * kc;
+      const rows = M - i0 < 3 ? M - i0 : 3;
+      for (let j0 = 0; j0 < cols; j0 += 2) {
+        const bStart = bBase + j0 * kc; // j0 is a multiple of NR: panel j0/NR starts at j0·kc
+        const bEnd = bStart + panelB;
+        let c00 = 0;
+        let c01 = 0;
+        let c10 = 0;
+        let c11 = 0;
+        let c20 = 0;
+        let c21 = 0;
+        let ai = aBase;
+        // `| 0` keeps the index arithmetic in int32 so V8 omits overflow checks.
+        for (let bi = bStart; bi < bEnd; bi = (bi + 2) | 0) {
+          const a0 = w[ai];
+          const a1 = w[(ai + 1) | 0];
+          const a2 = w[(ai + 2) | 0];
+          const b0 = w[bi];
+          const b1 = w[(bi + 1) | 0];
+          c00 += a0 * b0;
+          c01 += a0 * b1;
+          c10 += a1 * b0;
+          c11 += a1 * b1;
+          c20 += a2 * b0;
+          c21 += a2 * b1;
+          ai = (ai + 3) | 0;
+        }
+        const col = n0 + j0;
+        const twoCols = cols - j0 >= 2;
+        const bias0 = bias === null ? 0 : bias[biasOffset + col];
+        const bias1 = bias === null || !twoCols ? 0 : bias[biasOffset + col + 1];
+        let idx = cOffset + i0 * ldc + col;
+        storePair(c, idx, alpha * c00 + bias0, alpha * c01 + bias1, twoCols, accumulate);
+        if (rows > 1) {
           idx += ldc;
-          storePair(c, idx, alpha * c20 + bias0, alpha * c21 + bias1, twoCols, accumulate);
+          storePair(c, idx, alpha * c10 + bias0, alpha * c11 + bias1, twoCols, accumulate);
+          if (rows > 2) {
+            idx += ldc;
+            storePair(c, idx, alpha * c20 + bias0, alpha * c21 + bias1, twoCols, accumulate);
+          }
         }
       }
     }
   }
-}
 
-function storePair(c: Float32Array, idx: number, v0: number, v1: number, twoCols: boolean, accumulate: boolean): void {
-  if (accumulate) {
-    c[idx] += v0;
-    if (twoCols) c[idx + 1] += v1;
-  } else {
-    c[idx] = v0;
-    if (twoCols) c[idx + 1] = v1;
-  }
-}
-
-/**
- * Shared driver. B comes either from a PackedMatrix (`packedData` non-null) or from a
- * strided array (`b`, `bOffset`, `ldb`, `transB`).
- *
- * Blocking: K is cut into KC-deep slices so one A panel (MR·KC doubles) and one B panel
- * (NR·KC doubles) sit in L1 together; N is cut so a KC×NC block of B (B_BLOCK_DOUBLES)
- * stays in L2 while every row panel of A streams past it. Slices after the first add
- * their partial products onto C, which rounds the running sum to float32 once per slice.
- */
-function run(
-  M: number,
-  N: number,
-  K: number,
-  alpha: number,
-  a: Float32Array,
-  aOffset: number,
-  lda: number,
-  transA: boolean,
-  packedData: Float32Array | null,
-  b: Float32Array,
-  bOffset: number,
-  ldb: number,
-  transB: boolean,
-  c: Float32Array,
-  cOffset: number,
-  ldc: number,
-  bias: Float32Array | null,
-  biasOffset: number,
-  accumulate: boolean,
-): void {
-  if (M <= 0 || N <= 0) return;
-  const kcMax = Math.min(K, KC);
-  const aSize = Math.ceil(M / MR) * MR * kcMax;
-  const nc = Math.min(Math.ceil(N / NR) * NR, Math.max(NR, Math.floor(B_BLOCK_DOUBLES / Math.max(kcMax, 1) / NR) * NR));
-  ensureWork(aSize + nc * kcMax);
-  const w = work;
-  // K = 0 still needs one pass to write alpha·0 + bias (+ C).
-  let k0 = 0;
-  do {
-    const kc = Math.min(KC, K - k0);
-    const first = k0 === 0;
-    packA(w, M, k0, kc, a, aOffset, lda, transA);
-    for (let n0 = 0; n0 < N; n0 += nc) {
-      const cols = Math.min(nc, N - n0);
-      if (packedData !== null) copyPackedBlock(w, aSize, packedData, K, n0, cols, k0, kc);
-      else packStridedBlock(w, aSize, b, bOffset, ldb, transB, n0, cols, k0, kc);
-      multiplyBlock(w, aSize, M, kc, n0, cols, alpha, c, cOffset, ldc, first ? bias : null, biasOffset, !first || accumulate);
+  function storePair(c: Float32Array, idx: number, v0: number, v1: number, twoCols: boolean, accumulate: boolean): void {
+    if (accumulate) {
+      c[idx] += v0;
+      if (twoCols) c[idx + 1] += v1;
+    } else {
+      c[idx] = v0;
+      if (twoCols) c[idx + 1] = v1;
     }
-    k0 += kc;
-  } while (k0 < K);
+  }
+
+  /**
+   * Shared driver. B comes either from a PackedMatrix (`packedData` non-null) or from a
+   * strided array (`b`, `bOffset`, `ldb`, `transB`).
+   *
+   * Blocking: K is cut into KC-deep slices so one A panel (MR·KC doubles) and one B panel
+   * (NR·KC doubles) sit in L1 together; N is cut so a KC×NC block of B (B_BLOCK_DOUBLES)
+   * stays in L2 while every row panel of A streams past it. Slices after the first add
+   * their partial products onto C, which rounds the running sum to float32 once per slice.
+   */
+  function run(
+    M: number,
+    N: number,
+    K: number,
+    alpha: number,
+    a: Float32Array,
+    aOffset: number,
+    lda: number,
+    transA: boolean,
+    packedData: Float32Array | null,
+    b: Float32Array,
+    bOffset: number,
+    ldb: number,
+    transB: boolean,
+    c: Float32Array,
+    cOffset: number,
+    ldc: number,
+    bias: Float32Array | null,
+    biasOffset: number,
+    accumulate: boolean,
+  ): void {
+    if (M <= 0 || N <= 0) return;
+    const kcMax = Math.min(K, KC);
+    const aSize = Math.ceil(M / MR) * MR * kcMax;
+    const nc = Math.min(Math.ceil(N / NR) * NR, Math.max(NR, Math.floor(B_BLOCK_DOUBLES / Math.max(kcMax, 1) / NR) * NR));
+    ensureWork(aSize + nc * kcMax);
+    const w = work;
+    // K = 0 still needs one pass to write alpha·0 + bias (+ C).
+    let k0 = 0;
+    do {
+      const kc = Math.min(KC, K - k0);
+      const first = k0 === 0;
+      packA(w, M, k0, kc, a, aOffset, lda, transA);
+      for (let n0 = 0; n0 < N; n0 += nc) {
+        const cols = Math.min(nc, N - n0);
+        if (packedData !== null) copyPackedBlock(w, aSize, packedData, K, n0, cols, k0, kc);
+        else packStridedBlock(w, aSize, b, bOffset, ldb, transB, n0, cols, k0, kc);
+        multiplyBlock(w, aSize, M, kc, n0, cols, alpha, c, cOffset, ldc, first ? bias : null, biasOffset, !first || accumulate);
+      }
+      k0 += kc;
+    } while (k0 < K);
+  }
+
+  /**
+   * Rows [start, start+count) of {@link run} for a packed B, with its arguments as numbers so a
+   * worker thread receives them through shared memory: p = [N, K, alpha, aOffset, lda, transA,
+   * cOffset, ldc, biasOffset, accumulate]; arrays = [a, packed data, c, bias?]. Every row's
+   * result depends only on its own row of A, so any split of the rows gives the same bits.
+   */
+  function rows(start: number, count: number, p: Float64Array, arrays: readonly Float32Array[]): void {
+    const transA = p[5] === 1;
+    const lda = p[4]!;
+    const ldc = p[7]!;
+    const packed = arrays[1]!;
+    run(count, p[0]!, p[1]!, p[2]!, arrays[0]!, p[3]! + start * (transA ? 1 : lda), lda, transA, packed, packed, 0, 0, false,
+      arrays[2]!, p[6]! + start * ldc, ldc, arrays[3] ?? null, p[8]!, p[9] === 1);
+  }
+
+  return { NR, MR, packB, run, rows };
 }
+
+const kernels = gemmKernels();
+
+/** gemmKernels' job id in the worker threads (kernels/threads.ts). */
+export const GEMM_JOB = 0;
+
+/** Packs B (K,N), or Bᵀ given as an (N,K) array when `transB`, with leading dimension = row length. */
+export const packB = kernels.packB;
 
 /**
  * C (M,N) = alpha · op(A) (M,K) · B (K,N) [+ bias (N) broadcast over rows] [+ C if `accumulate`].
@@ -352,12 +386,22 @@ export function gemmPacked(
   accumulate: boolean,
   alpha = 1,
 ): void {
-  if (packedB.K !== K || packedB.N !== N || packedB.panelWidth !== NR) {
+  if (packedB.K !== K || packedB.N !== N || packedB.panelWidth !== kernels.NR) {
     throw new RangeError(
-      `gemmPacked: packed B is (${packedB.K},${packedB.N}) with panel width ${packedB.panelWidth}, expected (${K},${N}) with ${NR}`,
+      `gemmPacked: packed B is (${packedB.K},${packedB.N}) with panel width ${packedB.panelWidth}, expected (${K},${N}) with ${kernels.NR}`,
     );
   }
-  run(M, N, K, alpha, a, aOffset, lda, transA, packedB.data, packedB.data, 0, 0, false, c, cOffset, ldc, bias, biasOffset, accumulate);
+  const pool = activePool();
+  if (pool !== null && M * N * K > PARALLEL_MIN_WORK && M >= 2 * kernels.MR) {
+    const cs = pool.shared(c, 2);
+    const arrays = [pool.shared(a, 0), pool.shared(packedB.data, 1), cs];
+    if (bias !== null) arrays.push(pool.shared(bias, 3));
+    const p = [N, K, alpha, aOffset, lda, transA ? 1 : 0, cOffset, ldc, biasOffset, accumulate ? 1 : 0];
+    pool.split(GEMM_JOB, kernels.rows, M, kernels.MR, p, arrays);
+    if (cs !== c) c.set(cs);
+    return;
+  }
+  kernels.run(M, N, K, alpha, a, aOffset, lda, transA, packedB.data, packedB.data, 0, 0, false, c, cOffset, ldc, bias, biasOffset, accumulate);
 }
 
 /**
@@ -391,7 +435,7 @@ export function gemm(
       for (let j = 0; j < N; j++) c[row + j] *= beta;
     }
   }
-  run(M, N, K, alpha, a, aOffset, lda, transA, null, b, bOffset, ldb, transB, c, cOffset, ldc, null, 0, beta !== 0);
+  kernels.run(M, N, K, alpha, a, aOffset, lda, transA, null, b, bOffset, ldb, transB, c, cOffset, ldc, null, 0, beta !== 0);
 }
 
 /**

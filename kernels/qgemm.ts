@@ -18,13 +18,7 @@
  * accumulators thus computes 3×4 int8 products per 6 multiply-adds.
  */
 import type { QuantArray } from './quantize.js';
-
-/** Columns of B per packed panel: two lane pairs. */
-const NR = 4;
-/** Deepest K slice whose lane sums stay exact and separable (see the module comment). */
-const KC = 4095;
-/** Target size (in doubles) of the B block converted into `work`: 1 MiB, so it stays in L2. */
-const B_BLOCK_DOUBLES = 131072;
+import { activePool, PARALLEL_MIN_WORK } from './threads.js';
 
 /** B packed for the micro-kernel; build once per weight with packQuantizedB. */
 export interface PackedQuantB {
@@ -41,38 +35,247 @@ export interface PackedQuantB {
   readonly offset: number;
 }
 
-/** Packs `b` (k×n row-major from `bOff`) for qgemm. */
-export function packQuantizedB(b: QuantArray, bOff: number, k: number, n: number): PackedQuantB {
-  const offset = b instanceof Int8Array ? 0 : 128;
-  const panels = Math.ceil(n / NR);
-  const data = new Int8Array(panels * k * NR);
-  const colSums = new Int32Array(panels * NR);
-  for (let col = 0; col < n; col++) {
-    let dst = Math.floor(col / NR) * k * NR + (col % NR);
-    let src = bOff + col;
-    let sum = 0;
-    for (let kk = 0; kk < k; kk++) {
-      const v = b[src]! - offset;
-      data[dst] = v;
-      sum += v;
-      dst += NR;
-      src += n;
-    }
-    colSums[col] = sum;
-  }
-  return { k, n, data, colSums, offset };
-}
-
 /**
- * Shared operand store (lambert runs on one thread): packed A then one block of lane-paired B.
- * It only grows; created from a non-integer literal so its elements kind is PACKED_DOUBLE.
+ * The kernels as one self-contained function (its body references nothing outside it), so that
+ * kernels/threads.ts can start worker threads from its source text: every thread runs the same
+ * code, hence computes bit-identical results.
  */
-const work: number[] = [0.5];
-let rowSumScratch = new Int32Array(0);
+export function qgemmKernels() {
+  /** Columns of B per packed panel: two lane pairs. */
+  const NR = 4;
+  /** Deepest K slice whose lane sums stay exact and separable (see the module comment). */
+  const KC = 4095;
+  /** Target size (in doubles) of the B block converted into `work`: 1 MiB, so it stays in L2. */
+  const B_BLOCK_DOUBLES = 131072;
 
-function ensureWork(size: number): void {
-  while (work.length < size) work.push(0);
+  /** Packs `b` (k×n row-major from `bOff`) for qgemm. */
+  function packQuantizedB(b: QuantArray, bOff: number, k: number, n: number): PackedQuantB {
+    const offset = b instanceof Int8Array ? 0 : 128;
+    const panels = Math.ceil(n / NR);
+    // Shared memory, so worker threads read the weights without a copy.
+    const data = new Int8Array(new SharedArrayBuffer(panels * k * NR));
+    const colSums = new Int32Array(panels * NR);
+    for (let col = 0; col < n; col++) {
+      let dst = Math.floor(col / NR) * k * NR + (col % NR);
+      let src = bOff + col;
+      let sum = 0;
+      for (let kk = 0; kk < k; kk++) {
+        const v = b[src]! - offset;
+        data[dst] = v;
+        sum += v;
+        dst += NR;
+        src += n;
+      }
+      colSums[col] = sum;
+    }
+    return { k, n, data, colSums, offset };
+  }
+
+  /**
+   * This thread's operand store: packed A then one block of lane-paired B. It only grows;
+   * created from a non-integer literal so its elements kind is PACKED_DOUBLE.
+   */
+  const work: number[] = [0.5];
+
+  function ensureWork(size: number): void {
+    while (work.length < size) work.push(0);
+  }
+
+  /**
+   * A[:, k0 .. k0+kc) minus `aOffset` → w[0 ..) as 3-row panels, k-major (element (i, kk) at
+   * `(i / 3 | 0)·3·kc + (kk − k0)·3 + i % 3`), zero rows padding the last panel; adds each row's
+   * sum to `rowSums` (set on the first slice).
+   */
+  function packA(
+    w: number[],
+    m: number,
+    k: number,
+    k0: number,
+    kc: number,
+    a: QuantArray,
+    aOff: number,
+    aOffset: number,
+    rowSums: Int32Array,
+    first: boolean,
+  ): void {
+    for (let i0 = 0; i0 < m; i0 += 3) {
+      for (let i = 0; i < 3; i++) {
+        const row = i0 + i;
+        let dst = i0 * kc + i;
+        if (row < m) {
+          let src = aOff + row * k + k0;
+          let sum = 0;
+          for (let kk = 0; kk < kc; kk++) {
+            const v = a[src++]! - aOffset;
+            w[dst] = v;
+            sum += v;
+            dst += 3;
+          }
+          rowSums[row] = first ? sum : rowSums[row]! + sum;
+        } else {
+          for (let kk = 0; kk < kc; kk++, dst += 3) w[dst] = 0;
+        }
+      }
+    }
+  }
+
+  /**
+   * Rows [k0, k0+kc) of lane pairs [p0, p0+np) of packed B → w from `wOff`, as panels of kc × 2
+   * doubles (one per NR-column panel), each double b[2j] + b[2j+1]·2²⁷.
+   */
+  function pairBlock(w: number[], wOff: number, bp: Int8Array, k: number, p0: number, np: number, k0: number, kc: number): void {
+    let d = wOff;
+    for (let q = 0; q < np; q += 2) {
+      // Pair p0 + q starts panel (p0 + q)/2, whose data begins at that index · k · NR.
+      let s = (p0 + q) * k * 2 + k0 * 4;
+      const end = d + kc * 2;
+      for (; d < end; d = (d + 2) | 0, s = (s + 4) | 0) {
+        w[d] = bp[s]! + bp[(s + 1) | 0]! * 134217728;
+        w[(d + 1) | 0] = bp[(s + 2) | 0]! + bp[(s + 3) | 0]! * 134217728;
+      }
+    }
+  }
+
+  /**
+   * Packed A (m, kc) at w[0 ..) · lane-paired B block at w[bBase ..) → raw sums Σab in columns
+   * [n0, n0+cols) of C, stored, or added when `accumulate`. Tile sizes are literals (3 rows,
+   * 2 pair accumulators) because V8 re-reads the factory's constants on every use.
+   */
+  function multiplyBlock(
+    w: number[],
+    bBase: number,
+    m: number,
+    kc: number,
+    n0: number,
+    cols: number,
+    c: Int32Array,
+    cOff: number,
+    n: number,
+    accumulate: boolean,
+  ): void {
+    const panelB = kc * 2;
+    for (let i0 = 0; i0 < m; i0 += 3) {
+      const aBase = i0 * kc;
+      const rows = m - i0 < 3 ? m - i0 : 3;
+      for (let j0 = 0; j0 < cols; j0 += 4) {
+        const bStart = bBase + (j0 >> 1) * kc;
+        const bEnd = bStart + panelB;
+        let c00 = 0;
+        let c01 = 0;
+        let c10 = 0;
+        let c11 = 0;
+        let c20 = 0;
+        let c21 = 0;
+        let ai = aBase;
+        for (let bi = bStart; bi < bEnd; bi = (bi + 2) | 0) {
+          const a0 = w[ai]!;
+          const a1 = w[(ai + 1) | 0]!;
+          const a2 = w[(ai + 2) | 0]!;
+          const b0 = w[bi]!;
+          const b1 = w[(bi + 1) | 0]!;
+          c00 += a0 * b0;
+          c01 += a0 * b1;
+          c10 += a1 * b0;
+          c11 += a1 * b1;
+          c20 += a2 * b0;
+          c21 += a2 * b1;
+          ai = (ai + 3) | 0;
+        }
+        const width = cols - j0 < 4 ? cols - j0 : 4;
+        let idx = cOff + i0 * n + n0 + j0;
+        storeQuad(c, idx, c00, c01, width, accumulate);
+        if (rows > 1) {
+          idx += n;
+          storeQuad(c, idx, c10, c11, width, accumulate);
+          if (rows > 2) {
+            idx += n;
+            storeQuad(c, idx, c20, c21, width, accumulate);
+          }
+        }
+      }
+    }
+  }
+
+  /** Splits two lane-pair sums into four column sums and stores (or adds) the first `width`. */
+  function storeQuad(c: Int32Array, idx: number, s0: number, s1: number, width: number, accumulate: boolean): void {
+    const h0 = Math.round(s0 * 7.450580596923828e-9); // 2⁻²⁷
+    const h1 = Math.round(s1 * 7.450580596923828e-9);
+    const l0 = s0 - h0 * 134217728;
+    const l1 = s1 - h1 * 134217728;
+    if (width === 4) {
+      if (accumulate) {
+        c[idx] = (c[idx]! + l0) | 0;
+        c[idx + 1] = (c[idx + 1]! + h0) | 0;
+        c[idx + 2] = (c[idx + 2]! + l1) | 0;
+        c[idx + 3] = (c[idx + 3]! + h1) | 0;
+      } else {
+        c[idx] = l0;
+        c[idx + 1] = h0;
+        c[idx + 2] = l1;
+        c[idx + 3] = h1;
+      }
+      return;
+    }
+    // Ragged last panel: 1 to 3 real columns.
+    c[idx] = accumulate ? (c[idx]! + l0) | 0 : l0;
+    if (width > 1) c[idx + 1] = accumulate ? (c[idx + 1]! + h0) | 0 : h0;
+    if (width > 2) c[idx + 2] = accumulate ? (c[idx + 2]! + l1) | 0 : l1;
+  }
+
+
+  /**
+   * Raw sums Σab of `m` rows of A (m×k row-major from `aOff`, stored minus `aOffset`) with packed
+   * B into C (m×n row-major from `cOff`), and each row's Σa into rowSums[0 .. m).
+   */
+  function sums(m: number, a: QuantArray, aOff: number, aOffset: number, bData: Int8Array, k: number, n: number, c: Int32Array, cOff: number, rowSums: Int32Array): void {
+    const rowPanels = Math.ceil(m / 3);
+    const kcMax = Math.min(k, KC);
+    const aSize = rowPanels * 3 * kcMax;
+    const pairs = (Math.ceil(n / NR) * NR) / 2;
+    // Block width in lane pairs: a multiple of NR/2 so blocks start on panel boundaries.
+    const ncPairs = Math.min(pairs, Math.max(2, Math.floor(B_BLOCK_DOUBLES / Math.max(kcMax, 1) / 2) * 2));
+    ensureWork(aSize + ncPairs * kcMax);
+    const w = work;
+    if (k === 0) {
+      for (let i = 0; i < m; i++) c.fill(0, cOff + i * n, cOff + (i + 1) * n);
+      rowSums.fill(0, 0, m);
+    }
+    for (let k0 = 0; k0 < k; k0 += KC) {
+      const kc = Math.min(KC, k - k0);
+      const first = k0 === 0;
+      packA(w, m, k, k0, kc, a, aOff, aOffset, rowSums, first);
+      for (let p0 = 0; p0 < pairs; p0 += ncPairs) {
+        const np = Math.min(ncPairs, pairs - p0);
+        pairBlock(w, aSize, bData, k, p0, np, k0, kc);
+        multiplyBlock(w, aSize, m, kc, 2 * p0, Math.min(2 * np, n - 2 * p0), c, cOff, n, !first);
+      }
+    }
+  }
+
+  /**
+   * Rows [start, start+count) of {@link sums} with its arguments as numbers, for the thread pool:
+   * p = [aOff, aOffset, k, n, cOff]; arrays = [a, packed B data, c, rowSums]. Rows are independent.
+   */
+  function rows(start: number, count: number, p: Float64Array, arrays: readonly (QuantArray | Int32Array)[]): void {
+    const k = p[2]!;
+    const n = p[3]!;
+    const rowSums = arrays[3] as Int32Array;
+    sums(count, arrays[0] as QuantArray, p[0]! + start * k, p[1]!, arrays[1] as Int8Array, k, n, arrays[2] as Int32Array, p[4]! + start * n,
+      start === 0 ? rowSums : rowSums.subarray(start));
+  }
+
+  return { packQuantizedB, sums, rows };
 }
+
+const kernels = qgemmKernels();
+
+/** qgemmKernels' job id in the worker threads (kernels/threads.ts). */
+export const QGEMM_JOB = 1;
+
+/** Packs `b` (k×n row-major from `bOff`) for qgemm. */
+export const packQuantizedB = kernels.packQuantizedB;
+
+let rowSumScratch = new Int32Array(0);
 
 /**
  * C = (A − zA)(B − zB) for `m` rows of A (m×k row-major from `aOff`). `aZero` holds one zero
@@ -91,172 +294,19 @@ export function qgemm(
   const { k, n } = b;
   if (m === 0 || n === 0) return;
   const aOffset = a instanceof Int8Array ? 0 : 128;
-  const rowPanels = Math.ceil(m / 3);
-  const kcMax = Math.min(k, KC);
-  const aSize = rowPanels * 3 * kcMax;
-  const pairs = (Math.ceil(n / NR) * NR) / 2;
-  // Block width in lane pairs: a multiple of NR/2 so blocks start on panel boundaries.
-  const ncPairs = Math.min(pairs, Math.max(2, Math.floor(B_BLOCK_DOUBLES / Math.max(kcMax, 1) / 2) * 2));
-  ensureWork(aSize + ncPairs * kcMax);
-  if (rowSumScratch.length < m) rowSumScratch = new Int32Array(m);
-  const w = work;
-  const rowSums = rowSumScratch;
-  if (k === 0) {
-    for (let i = 0; i < m; i++) c.fill(0, cOff + i * n, cOff + (i + 1) * n);
-    rowSums.fill(0, 0, m);
-  }
-  for (let k0 = 0; k0 < k; k0 += KC) {
-    const kc = Math.min(KC, k - k0);
-    const first = k0 === 0;
-    packA(w, m, k, k0, kc, a, aOff, aOffset, rowSums, first);
-    for (let p0 = 0; p0 < pairs; p0 += ncPairs) {
-      const np = Math.min(ncPairs, pairs - p0);
-      pairBlock(w, aSize, b.data, k, p0, np, k0, kc);
-      multiplyBlock(w, aSize, m, kc, 2 * p0, Math.min(2 * np, n - 2 * p0), c, cOff, n, !first);
-    }
+  const pool = activePool();
+  let rowSums: Int32Array;
+  if (pool !== null && m * n * k > PARALLEL_MIN_WORK && m >= 6) {
+    rowSums = new Int32Array(pool.scratch(4, m * 4), 0, m);
+    const cs = pool.shared(c, 2);
+    pool.split(QGEMM_JOB, kernels.rows, m, 3, [aOff, aOffset, k, n, cOff], [pool.shared(a, 0), pool.shared(b.data, 1), cs, rowSums]);
+    if (cs !== c) c.set(cs);
+  } else {
+    if (rowSumScratch.length < m) rowSumScratch = new Int32Array(m);
+    rowSums = rowSumScratch;
+    kernels.sums(m, a, aOff, aOffset, b.data, k, n, c, cOff, rowSums);
   }
   correct(m, n, k, aZero, aOffset, rowSums, bZero, b.offset, b.colSums, c, cOff);
-}
-
-/**
- * A[:, k0 .. k0+kc) minus `aOffset` → w[0 ..) as 3-row panels, k-major (element (i, kk) at
- * `(i / 3 | 0)·3·kc + (kk − k0)·3 + i % 3`), zero rows padding the last panel; adds each row's
- * sum to `rowSums` (set on the first slice).
- */
-function packA(
-  w: number[],
-  m: number,
-  k: number,
-  k0: number,
-  kc: number,
-  a: QuantArray,
-  aOff: number,
-  aOffset: number,
-  rowSums: Int32Array,
-  first: boolean,
-): void {
-  for (let i0 = 0; i0 < m; i0 += 3) {
-    for (let i = 0; i < 3; i++) {
-      const row = i0 + i;
-      let dst = i0 * kc + i;
-      if (row < m) {
-        let src = aOff + row * k + k0;
-        let sum = 0;
-        for (let kk = 0; kk < kc; kk++) {
-          const v = a[src++]! - aOffset;
-          w[dst] = v;
-          sum += v;
-          dst += 3;
-        }
-        rowSums[row] = first ? sum : rowSums[row]! + sum;
-      } else {
-        for (let kk = 0; kk < kc; kk++, dst += 3) w[dst] = 0;
-      }
-    }
-  }
-}
-
-/**
- * Rows [k0, k0+kc) of lane pairs [p0, p0+np) of packed B → w from `wOff`, as panels of kc × 2
- * doubles (one per NR-column panel), each double b[2j] + b[2j+1]·2²⁷.
- */
-function pairBlock(w: number[], wOff: number, bp: Int8Array, k: number, p0: number, np: number, k0: number, kc: number): void {
-  let d = wOff;
-  for (let q = 0; q < np; q += 2) {
-    // Pair p0 + q starts panel (p0 + q)/2, whose data begins at that index · k · NR.
-    let s = (p0 + q) * k * 2 + k0 * 4;
-    const end = d + kc * 2;
-    for (; d < end; d = (d + 2) | 0, s = (s + 4) | 0) {
-      w[d] = bp[s]! + bp[(s + 1) | 0]! * 134217728;
-      w[(d + 1) | 0] = bp[(s + 2) | 0]! + bp[(s + 3) | 0]! * 134217728;
-    }
-  }
-}
-
-/**
- * Packed A (m, kc) at w[0 ..) · lane-paired B block at w[bBase ..) → raw sums Σab in columns
- * [n0, n0+cols) of C, stored, or added when `accumulate`. Tile sizes are literals (3 rows,
- * 2 pair accumulators) because V8 re-reads module constants on every use.
- */
-function multiplyBlock(
-  w: number[],
-  bBase: number,
-  m: number,
-  kc: number,
-  n0: number,
-  cols: number,
-  c: Int32Array,
-  cOff: number,
-  n: number,
-  accumulate: boolean,
-): void {
-  const panelB = kc * 2;
-  for (let i0 = 0; i0 < m; i0 += 3) {
-    const aBase = i0 * kc;
-    const rows = m - i0 < 3 ? m - i0 : 3;
-    for (let j0 = 0; j0 < cols; j0 += 4) {
-      const bStart = bBase + (j0 >> 1) * kc;
-      const bEnd = bStart + panelB;
-      let c00 = 0;
-      let c01 = 0;
-      let c10 = 0;
-      let c11 = 0;
-      let c20 = 0;
-      let c21 = 0;
-      let ai = aBase;
-      for (let bi = bStart; bi < bEnd; bi = (bi + 2) | 0) {
-        const a0 = w[ai]!;
-        const a1 = w[(ai + 1) | 0]!;
-        const a2 = w[(ai + 2) | 0]!;
-        const b0 = w[bi]!;
-        const b1 = w[(bi + 1) | 0]!;
-        c00 += a0 * b0;
-        c01 += a0 * b1;
-        c10 += a1 * b0;
-        c11 += a1 * b1;
-        c20 += a2 * b0;
-        c21 += a2 * b1;
-        ai = (ai + 3) | 0;
-      }
-      const width = cols - j0 < 4 ? cols - j0 : 4;
-      let idx = cOff + i0 * n + n0 + j0;
-      storeQuad(c, idx, c00, c01, width, accumulate);
-      if (rows > 1) {
-        idx += n;
-        storeQuad(c, idx, c10, c11, width, accumulate);
-        if (rows > 2) {
-          idx += n;
-          storeQuad(c, idx, c20, c21, width, accumulate);
-        }
-      }
-    }
-  }
-}
-
-/** Splits two lane-pair sums into four column sums and stores (or adds) the first `width`. */
-function storeQuad(c: Int32Array, idx: number, s0: number, s1: number, width: number, accumulate: boolean): void {
-  const h0 = Math.round(s0 * 7.450580596923828e-9); // 2⁻²⁷
-  const h1 = Math.round(s1 * 7.450580596923828e-9);
-  const l0 = s0 - h0 * 134217728;
-  const l1 = s1 - h1 * 134217728;
-  if (width === 4) {
-    if (accumulate) {
-      c[idx] = (c[idx]! + l0) | 0;
-      c[idx + 1] = (c[idx + 1]! + h0) | 0;
-      c[idx + 2] = (c[idx + 2]! + l1) | 0;
-      c[idx + 3] = (c[idx + 3]! + h1) | 0;
-    } else {
-      c[idx] = l0;
-      c[idx + 1] = h0;
-      c[idx + 2] = l1;
-      c[idx + 3] = h1;
-    }
-    return;
-  }
-  // Ragged last panel: 1 to 3 real columns.
-  c[idx] = accumulate ? (c[idx]! + l0) | 0 : l0;
-  if (width > 1) c[idx + 1] = accumulate ? (c[idx + 1]! + h0) | 0 : h0;
-  if (width > 2) c[idx + 2] = accumulate ? (c[idx + 2]! + l1) | 0 : l1;
 }
 
 /** Turns the raw sums in C into (A − zA)(B − zB), with the zero points shifted like the stored values. */

@@ -38,7 +38,7 @@ export interface Plan {
   readonly inputSlots: ReadonlyMap<string, number>;
   readonly outputSlots: readonly number[];
   readonly steps: readonly Step[];
-  readonly arena: ArrayBuffer;
+  readonly arena: ArrayBuffer | SharedArrayBuffer;
   /** Nodes folded away at plan time. */
   readonly foldedNodes: number;
   /** Bytes held by the plan: arena plus folded constants. */
@@ -55,6 +55,8 @@ export interface InputSpec {
 export interface PlanOptions {
   /** Bound on the plan's memory: arena + folded constants + run-time allocations. Default 2 GiB. */
   readonly maxMemoryBytes?: number;
+  /** Put the arena in a SharedArrayBuffer, for sessions whose GEMMs run on worker threads. */
+  readonly sharedArena?: boolean;
 }
 
 export const DEFAULT_MAX_MEMORY_BYTES = 2 * 1024 ** 3;
@@ -230,7 +232,7 @@ export function buildPlan(graph: Graph, feeds: ReadonlyMap<string, InputSpec>, o
     return slot;
   });
 
-  const { arena, dead } = layoutArena(drafts, metas, outputSlots, limit - folding.used, feedShapes);
+  const { arena, dead } = layoutArena(drafts, metas, outputSlots, limit - folding.used, feedShapes, options.sharedArena ?? false);
   return {
     values,
     inputSlots,
@@ -307,7 +309,8 @@ function layoutArena(
   outputSlots: readonly number[],
   budget: number,
   feedShapes: () => string,
-): { arena: ArrayBuffer; dead: Int32Array[] } {
+  shared: boolean,
+): { arena: ArrayBuffer | SharedArrayBuffer; dead: Int32Array[] } {
   const root = new Int32Array(metas.length).map((_, i) => i);
   const lastUse = new Int32Array(metas.length).fill(-1);
   steps.forEach((step, s) => {
@@ -356,7 +359,7 @@ function layoutArena(
         `over the ${budget} bytes that maxMemoryBytes leaves after constants`,
     );
   }
-  const arena = new ArrayBuffer(arenaBytes);
+  const arena = shared ? new SharedArrayBuffer(arenaBytes) : new ArrayBuffer(arenaBytes);
   steps.forEach((step) => {
     step.outputSlots.forEach((slot, i) => {
       const region = offsets.get(slot);

@@ -4,13 +4,20 @@ import { fuseGraph } from './fuse.js';
 import { loadGraph, type Graph, type ValueDecl } from './load.js';
 import { buildPlan, DEFAULT_MAX_MEMORY_BYTES, type InputSpec, type Plan } from './plan.js';
 import { executePlan } from './run.js';
+import { gemmKernels } from '../kernels/gemm.js';
+import { qgemmKernels } from '../kernels/qgemm.js';
+import { ThreadPool, withPool } from '../kernels/threads.js';
 import { modelDirOf } from './tensorProto.js';
 import { dtypeOfArray, isDType, sizeOf, Tensor } from './tensor.js';
 
 export interface SessionOptions {
   /** Plans kept per distinct set of input shapes (least recently used ones are dropped). Default 8. */
   maxCachedPlans?: number;
-  /** Accepted for onnxruntime compatibility; lambert currently runs on one thread. */
+  /**
+   * Threads for the large fp32 and int8 GEMMs (default 1): the calling thread plus
+   * intraOpNumThreads − 1 worker threads, started with the session and ended by release().
+   * Results are bit-identical whatever the count.
+   */
   intraOpNumThreads?: number;
   /** Accepted for onnxruntime compatibility and ignored. */
   executionProviders?: unknown[];
@@ -51,6 +58,7 @@ export class InferenceSession {
   private readonly plans = new Map<string, Plan>();
   private readonly maxCachedPlans: number;
   private readonly rejectNonFinite: boolean;
+  private pool: ThreadPool | null;
 
   private constructor(readonly graph: Graph, options: SessionOptions) {
     this.inputNames = graph.inputs.map((i) => i.name);
@@ -59,6 +67,9 @@ export class InferenceSession {
     this.maxMemoryBytes = options.maxMemoryBytes ?? DEFAULT_MAX_MEMORY_BYTES;
     this.rejectNonFinite =
       (options.rejectNonFinite ?? true) && !graph.nodes.some((n) => n.domain === '' && (n.opType === 'IsNaN' || n.opType === 'IsInf'));
+    const threads = options.intraOpNumThreads || 1;
+    // The order of the factories gives the job ids GEMM_JOB and QGEMM_JOB.
+    this.pool = threads > 1 ? new ThreadPool(threads, [gemmKernels, qgemmKernels]) : null;
   }
 
   static async create(model: Uint8Array | ArrayBuffer | string, options: SessionOptions = {}): Promise<InferenceSession> {
@@ -101,7 +112,8 @@ export class InferenceSession {
     const inputs = this.checkFeeds(feeds);
     const wanted = this.checkFetches(fetches);
     const plan = this.planFor(inputs);
-    const outputs = executePlan(plan, inputs);
+    const pool = this.pool;
+    const outputs = pool === null ? executePlan(plan, inputs) : withPool(pool, () => executePlan(plan, inputs));
     const result: ReturnType = {};
     this.graph.outputs.forEach((o, i) => {
       if (wanted.has(o.name)) result[o.name] = outputs[i]!;
@@ -109,9 +121,12 @@ export class InferenceSession {
     return result;
   }
 
-  /** Drops cached plans and their arenas. */
+  /** Drops cached plans and their arenas and ends the worker threads; later runs use one thread. */
   async release(): Promise<void> {
     this.plans.clear();
+    const pool = this.pool;
+    this.pool = null;
+    await pool?.terminate();
   }
 
   private planFor(inputs: ReadonlyMap<string, Tensor>): Plan {
@@ -122,7 +137,7 @@ export class InferenceSession {
     } else {
       const specs = new Map<string, InputSpec>();
       for (const [name, t] of inputs) specs.set(name, { dtype: t.type, dims: t.dims });
-      plan = buildPlan(this.graph, specs, { maxMemoryBytes: this.maxMemoryBytes });
+      plan = buildPlan(this.graph, specs, { maxMemoryBytes: this.maxMemoryBytes, sharedArena: this.pool !== null });
       // Each plan holds its arena: drop the least recently used ones until the new one fits.
       let cached = plan.bytes;
       for (const p of this.plans.values()) cached += p.bytes;
@@ -196,7 +211,10 @@ export class InferenceSession {
 
 function checkOptions(options: SessionOptions): void {
   if (typeof options !== 'object' || options === null) throw new LambertError('INVALID_ARGUMENT', 'session options must be an object');
-  const { maxCachedPlans, maxMemoryBytes } = options;
+  const { maxCachedPlans, maxMemoryBytes, intraOpNumThreads } = options;
+  if (intraOpNumThreads !== undefined && !(Number.isSafeInteger(intraOpNumThreads) && intraOpNumThreads >= 0 && intraOpNumThreads <= 256)) {
+    throw new LambertError('INVALID_ARGUMENT', `intraOpNumThreads must be an integer from 0 (default) to 256, got ${String(intraOpNumThreads)}`);
+  }
   if (maxCachedPlans !== undefined && !(Number.isSafeInteger(maxCachedPlans) && maxCachedPlans >= 1)) {
     throw new LambertError('INVALID_ARGUMENT', `maxCachedPlans must be a positive integer, got ${String(maxCachedPlans)}`);
   }
