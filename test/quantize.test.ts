@@ -7,7 +7,6 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LambertError } from '../src/errors.js';
 import { onnx } from '../src/proto.js';
@@ -16,6 +15,7 @@ import { Tensor } from '../src/tensor.js';
 import { tensorFromProto } from '../src/tensorProto.js';
 import { quantizeModel, type QuantizeOptions, type QuantizeReport } from '../weights/quantize.js';
 import { fromRef, mismatch, type RefEntry } from './helpers/compare.js';
+import { forOrtOracle, ortRun, withUint8Weights } from './helpers/ort.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/models/', import.meta.url));
 const SHARED = fileURLToPath(new URL('../../shared/', import.meta.url));
@@ -86,17 +86,6 @@ function tinyModel(w: number[][], options: { opset?: number; table?: number[][];
     metadataProps: [{ key: 'kept', value: 'yes' }],
     graph: { name: 'g', node: nodes, initializer: initializers, input: inputs, output: outputs },
   }).finish();
-}
-
-async function ortRun(bytes: Uint8Array, feeds: Record<string, Tensor>): Promise<Record<string, Tensor>> {
-  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
-  const ortFeeds: Record<string, ort.Tensor> = {};
-  for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor(t.type as 'float32', t.data as Float32Array, t.dims);
-  const out = await session.run(ortFeeds);
-  const result: Record<string, Tensor> = {};
-  for (const [name, t] of Object.entries(out)) result[name] = new Tensor(t.type as 'float32', t.data as Float32Array, t.dims);
-  await session.release();
-  return result;
 }
 
 describe('quantizeModel on small graphs', () => {
@@ -194,7 +183,10 @@ describe('quantizeModel on small graphs', () => {
     const x = new Tensor('float32', Float32Array.from([1, 2, 3, -1, 0.5, 0.25]), [2, 3]);
     const fp32 = await ortRun(tinyModel(w), { X: x });
     for (const perChannel of [false, true]) {
-      const int8 = await ortRun(quantizeModel(tinyModel(w), { perChannel }).bytes, { X: x });
+      const { bytes } = quantizeModel(tinyModel(w), { perChannel });
+      // The file itself loads and runs; its values are compared through the host-independent twin (helpers/ort.ts).
+      await ortRun(bytes, { X: x });
+      const int8 = await ortRun(await forOrtOracle(bytes), { X: x });
       expect(mismatch(int8.Y!, fp32.Y!, { atol: 0.05, rtol: 0 })).toBeUndefined();
     }
   });
@@ -261,14 +253,23 @@ describe.skipIf(!existsSync(join(SST2, 'model.onnx')))('sst2-tiny quantized', ()
       });
 
       it('runs in onnxruntime-node and keeps the fp32 predictions', async () => {
-        const [int8, ref] = await Promise.all([ortRun(bytes, feeds), ortRun(fp32, feeds)]);
+        const [int8, ref] = await Promise.all([ortRun(await forOrtOracle(bytes), feeds), ortRun(fp32, feeds)]);
         const argmax = (t: Tensor) => [0, 1].map((r) => (Number(t.data[r * 2]) >= Number(t.data[r * 2 + 1]) ? 0 : 1));
         expect(argmax(int8.logits!)).toEqual(argmax(ref.logits!));
         expect(mismatch(int8.logits!, ref.logits!, { atol: 0.25, rtol: 0 })).toBeUndefined();
       });
 
+      it('has a uint8-weight twin (what a saturating onnxruntime is given) with bit-identical outputs', async () => {
+        const twin = withUint8Weights(bytes);
+        const weights = decode(twin).graph!.node!.filter((n) => n.opType === 'MatMulInteger').map((n) => n.input![1]);
+        expect(weights.length).toBeGreaterThan(0);
+        for (const name of weights) expect(name).toMatch(/__as_uint8$/);
+        const [a, b] = await Promise.all([bytes, twin].map(async (m) => (await InferenceSession.create(m)).run(feeds)));
+        expect([...b!.logits!.data]).toEqual([...a!.logits!.data]);
+      });
+
       it('runs in lambert with onnxruntime-node outputs within 1e-4', async () => {
-        const expected = await ortRun(bytes, feeds);
+        const expected = await ortRun(await forOrtOracle(bytes), feeds);
         const session = await InferenceSession.create(bytes);
         const actual = await session.run(feeds);
         expect(mismatch(actual.logits!, expected.logits!, { atol: 1e-4, rtol: 0 })).toBeUndefined();
