@@ -41,7 +41,7 @@ export interface PackedQuantB {
  * code, hence computes bit-identical results.
  */
 export function qgemmKernels() {
-  /** Columns of B per packed panel: two lane pairs. */
+  /** Columns of B per packed panel: two lane pairs. packQuantizedB is written out for exactly 4. */
   const NR = 4;
   /** Deepest K slice whose lane sums stay exact and separable (see the module comment). */
   const KC = 4095;
@@ -55,18 +55,48 @@ export function qgemmKernels() {
     // Shared memory, so worker threads read the weights without a copy.
     const data = new Int8Array(new SharedArrayBuffer(panels * k * NR));
     const colSums = new Int32Array(panels * NR);
-    for (let col = 0; col < n; col++) {
-      let dst = Math.floor(col / NR) * k * NR + (col % NR);
-      let src = bOff + col;
-      let sum = 0;
-      for (let kk = 0; kk < k; kk++) {
-        const v = b[src]! - offset;
-        data[dst] = v;
-        sum += v;
-        dst += NR;
-        src += n;
+    // Panel by panel, four columns per source row: a panel's k source lines stay cached for the
+    // panels after it that start in the same lines (walking one column at a time missed on every read).
+    let dst = 0;
+    for (let c0 = 0; c0 < n; c0 += 4) {
+      let src = bOff + c0;
+      if (n - c0 >= 4) {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let kk = 0; kk < k; kk++) {
+          const v0 = b[src]! - offset;
+          const v1 = b[src + 1]! - offset;
+          const v2 = b[src + 2]! - offset;
+          const v3 = b[src + 3]! - offset;
+          data[dst] = v0;
+          data[dst + 1] = v1;
+          data[dst + 2] = v2;
+          data[dst + 3] = v3;
+          s0 += v0;
+          s1 += v1;
+          s2 += v2;
+          s3 += v3;
+          dst += 4;
+          src += n;
+        }
+        colSums[c0] = s0;
+        colSums[c0 + 1] = s1;
+        colSums[c0 + 2] = s2;
+        colSums[c0 + 3] = s3;
+      } else {
+        // The ragged last panel: its missing columns stay zero.
+        for (let kk = 0; kk < k; kk++) {
+          for (let j = 0; c0 + j < n; j++) {
+            const v = b[src + j]! - offset;
+            data[dst + j] = v;
+            colSums[c0 + j] += v;
+          }
+          dst += 4;
+          src += n;
+        }
       }
-      colSums[col] = sum;
     }
     return { k, n, data, colSums, offset };
   }
