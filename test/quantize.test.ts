@@ -22,7 +22,10 @@ const SHARED = fileURLToPath(new URL('../../shared/', import.meta.url));
 const SST2 = join(SHARED, 'models/trained/sst2-tiny/');
 const SCRIPT = join(SHARED, 'tools/quantize_like_ort.py');
 const PYTHON = '/usr/bin/python3';
-const pythonHasOnnx = existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import onnx'], { stdio: 'ignore' }).status === 0;
+// libonnx-testdata alone makes `import onnx` succeed (a namespace package holding only the test
+// data), so the probe asks for what the script really uses.
+const pythonHasOnnx =
+  existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import numpy, onnx, onnx.numpy_helper'], { stdio: 'ignore' }).status === 0;
 
 const T = onnx.TensorProto.DataType;
 
