@@ -4,7 +4,7 @@
  * hidden 312, FFN 1200).
  */
 import { Bench } from 'tinybench';
-import { attention, attentionReference, attentionScratchSize } from '../kernels/attention.js';
+import { attention, attentionReference } from '../kernels/attention.js';
 import { gelu, geluReference } from '../kernels/gelu.js';
 import { gemm, gemmPacked, gemmReference, packB } from '../kernels/gemm.js';
 import { layerNorm, layerNormReference } from '../kernels/layernorm.js';
@@ -109,7 +109,6 @@ function elementwiseCases(): Case[] {
   const qkv = randomFloats(seq * 3 * hidden, 8);
   const aOut = new Float32Array(seq * hidden);
   const mask = new Float32Array(seq);
-  const scratch = new Float32Array(attentionScratchSize(seq, seq));
   const scale = 1 / Math.sqrt(headDim);
   const stride = 3 * hidden;
   const attnFlops = 4 * heads * seq * seq * headDim;
@@ -145,9 +144,9 @@ function elementwiseCases(): Case[] {
       unit: 'GFLOP/s',
       work: attnFlops,
       fast: () =>
-        attention(qkv, 0, qkv, hidden, qkv, 2 * hidden, aOut, 0, 1, heads, seq, seq, headDim, stride, stride, stride, hidden, scale, mask, 0, scratch),
+        attention(qkv, 0, qkv, hidden, qkv, 2 * hidden, aOut, 0, 1, heads, seq, seq, headDim, stride, stride, stride, hidden, scale, mask, 0, seq),
       reference: () =>
-        attentionReference(qkv, 0, qkv, hidden, qkv, 2 * hidden, aOut, 0, 1, heads, seq, seq, headDim, stride, stride, stride, hidden, scale, mask, 0),
+        attentionReference(qkv, 0, qkv, hidden, qkv, 2 * hidden, aOut, 0, 1, heads, seq, seq, headDim, stride, stride, stride, hidden, scale, mask, 0, seq),
     },
   ];
 }

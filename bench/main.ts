@@ -3,11 +3,13 @@
  *   (default)     kernel suite, model benchmark, cold start / peak RSS, Lambda cost tables
  *   --kernels     kernel suite only
  *   --cost        model benchmark and Lambda cost tables only
+ *   --threads     lambert with 1 vs 2 threads (intraOpNumThreads) only
+ *   --cold        cold start and peak RSS only
  *   --quick       short runs (numbers are noisier)
  *   --json        one JSON document on stdout (progress goes to stderr; use `npm run -s bench`
  *                 or `node bench/run.mjs` so npm's banner stays out of it)
  *   --batch N     model batch size (default 1)
- *   --seq N       model sequence length (default 64)
+ *   --seq N       model sequence length (default 64; the thread table uses 128 unless given)
  */
 import { cpus } from 'node:os';
 import { ENGINES, type EngineName } from './engines.js';
@@ -23,6 +25,7 @@ import {
   type ChildResult,
   type ModelResult,
 } from './model.js';
+import { benchThreads, THREADS_TABLE_HEADER, type ThreadsResult } from './threads.js';
 
 const argv = process.argv.slice(2);
 
@@ -36,6 +39,7 @@ function flagValue(name: string, fallback: number): number {
 
 const batch = flagValue('--batch', 1);
 const seq = flagValue('--seq', 64);
+const threadsSeq = flagValue('--seq', 128);
 
 async function main(): Promise<void> {
   const childAt = argv.indexOf('--child');
@@ -50,6 +54,8 @@ async function main(): Promise<void> {
   const json = argv.includes('--json');
   const kernelsOnly = argv.includes('--kernels');
   const costOnly = argv.includes('--cost');
+  const threadsOnly = argv.includes('--threads');
+  const coldOnly = argv.includes('--cold');
   const print = json ? (line: string) => process.stderr.write(`${line}\n`) : (line: string) => console.log(line);
 
   const machine = { nproc: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version };
@@ -57,7 +63,7 @@ async function main(): Promise<void> {
 
   // First, while this process is still small: see benchColdStart.
   const cold: ChildResult[] = [];
-  if (!kernelsOnly && !costOnly) {
+  if (!kernelsOnly && !costOnly && !threadsOnly) {
     const spec = MODEL_SPECS.find((s) => s.name === 'tinybert-cls' && s.precision === 'int8')!;
     const repeats = quick ? 1 : 5;
     print(`\n### Cold start and peak RSS (${spec.label}, fresh child process per run, ${repeats} run(s) per engine, median / max)\n\n${COLD_TABLE_HEADER}`);
@@ -65,14 +71,14 @@ async function main(): Promise<void> {
   }
 
   let kernels: KernelResult[] = [];
-  if (!costOnly) {
+  if (!costOnly && !threadsOnly && !coldOnly) {
     print(`\n### Kernels (tinybench, single thread)\n\n${KERNEL_TABLE_HEADER}`);
     kernels = await runKernelSuite(quick, print);
   }
 
   const models: ModelResult[] = [];
   const cost: { model: string; engine: EngineName; rows: LambdaCostRow[] }[] = [];
-  if (!kernelsOnly) {
+  if (!kernelsOnly && !threadsOnly && !coldOnly) {
     const rounds = quick ? 15 : 100;
     const warmup = quick ? 3 : 10;
     print(`\n### Models (batch ${batch} × seq ${seq}, one thread each, ${rounds} interleaved rounds after ${warmup} warm-up)\n\n${MODEL_TABLE_HEADER}`);
@@ -94,8 +100,16 @@ async function main(): Promise<void> {
     }
   }
 
+  const threads: ThreadsResult[] = [];
+  if (!kernelsOnly && !costOnly && !coldOnly) {
+    const rounds = quick ? 10 : 40;
+    const warmup = quick ? 2 : 5;
+    print(`\n### Threads (lambert, intraOpNumThreads 1 vs 2, batch ${batch} × seq ${threadsSeq}, ${rounds} interleaved rounds after ${warmup} warm-up)\n\n${THREADS_TABLE_HEADER}`);
+    for (const spec of MODEL_SPECS) threads.push(await benchThreads(spec, { batch, seq: threadsSeq, warmup, rounds }, print));
+  }
+
   if (json) {
-    const doc = { date: new Date().toISOString(), machine, args: argv, quick, batch, seq, kernels, models, coldStart: cold, lambdaPrices: LAMBDA_PRICES, lambdaCost: cost };
+    const doc = { date: new Date().toISOString(), machine, args: argv, quick, batch, seq, kernels, models, threads, coldStart: cold, lambdaPrices: LAMBDA_PRICES, lambdaCost: cost };
     process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
   }
 }

@@ -354,7 +354,11 @@ export function gemmKernels() {
   return { NR, MR, packB, run, rows };
 }
 
-const kernels = gemmKernels();
+export type GemmKernels = ReturnType<typeof gemmKernels>;
+
+/** This thread's instance (its own work array): the one every call made here uses. */
+export const gemmOnThisThread: GemmKernels = gemmKernels();
+const kernels = gemmOnThisThread;
 
 /** gemmKernels' job id in the worker threads (kernels/threads.ts). */
 export const GEMM_JOB = 0;

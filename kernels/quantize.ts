@@ -3,6 +3,8 @@
  * operation, so each intermediate goes through Math.fround, and rounding is half-to-even.
  */
 
+import { activePool } from './threads.js';
+
 export type QuantArray = Int8Array | Uint8Array;
 
 // Adding and subtracting 1.5·2^52 rounds a double to an integer with ties to even (the FPU's
@@ -33,6 +35,11 @@ export function dynamicQuantParams(x: Float32Array, xOff: number, n: number): Qu
     if (v < min) min = v;
     else if (v > max) max = v;
   }
+  return paramsOfRange(min, max);
+}
+
+/** dynamicQuantParams from the range [min, max] of the values (min ≤ 0 ≤ max). */
+function paramsOfRange(min: number, max: number): QuantParams {
   if (max === min) return { scale: 1, zeroPoint: 0 };
   const scale = Math.fround(Math.fround(max - min) / 255);
   // Saturated before rounding, with std::min/max's NaN behaviour: a scale that underflows to
@@ -43,41 +50,112 @@ export function dynamicQuantParams(x: Float32Array, xOff: number, n: number): Qu
 }
 
 /**
+ * The kernels worker threads run (see kernels/threads.ts), as one self-contained function.
+ */
+export function quantizeKernels() {
+  /**
+   * MlasQuantizeLinear on one run of `n` values sharing a scale and zero point:
+   * y = clamp(rint(x / scale) + zp, qmin, qmax), x / scale rounded to float32 first. NaN
+   * becomes qmin, as with MAXPS.
+   */
+  function quantizeBlock(
+    x: Float32Array,
+    xOff: number,
+    n: number,
+    scale: number,
+    zeroPoint: number,
+    qmin: number,
+    qmax: number,
+    out: QuantArray,
+    outOff: number,
+  ): void {
+    // Clamping before rounding (as MLAS does) is the same as saturating after: the bounds are integers.
+    const lo = qmin - zeroPoint;
+    const hi = qmax - zeroPoint;
+    for (let i = 0; i < n; i++) {
+      let q = Math.fround(x[xOff + i]! / scale);
+      q = q > lo ? q : lo;
+      q = q < hi ? q : hi;
+      // ROUNDER, spelled out: a constant of the factory would be a context load and a HeapNumber
+      // unboxing per element (measured 2–3× slower than the literal).
+      out[outOff + i] = q + 6755399441055744 - 6755399441055744 + zeroPoint;
+    }
+  }
+
+  /**
+   * Chunks [start, start+count) of DynamicQuantizeLinear for a worker: p = [phase, chunk, n, xOff,
+   * outOff, scale, zeroPoint]. Phase 0 writes the range of its values, 0 included, to
+   * arrays[1][2·start], [2·start + 1]; phase 1 quantizes them into arrays[1] (uint8).
+   */
+  function rows(start: number, count: number, p: Float64Array, arrays: readonly (Float32Array | Uint8Array)[]): void {
+    const chunk = p[1]!;
+    const from = p[3]! + start * chunk;
+    const to = p[3]! + Math.min(p[2]!, (start + count) * chunk);
+    const x = arrays[0] as Float32Array;
+    if (p[0] === 0) {
+      let min = 0;
+      let max = 0;
+      for (let i = from; i < to; i++) {
+        const v = x[i]!;
+        if (v < min) min = v;
+        else if (v > max) max = v;
+      }
+      const range = arrays[1] as Float32Array;
+      range[2 * start] = min;
+      range[2 * start + 1] = max;
+    } else {
+      quantizeBlock(x, from, to - from, p[5]!, p[6]!, 0, 255, arrays[1] as Uint8Array, p[4]! + from - p[3]!);
+    }
+  }
+
+  return { quantizeBlock, rows };
+}
+
+const kernels = quantizeKernels();
+
+/** quantizeKernels' job id in the worker threads (its place in the session's factory list). */
+export const QUANTIZE_JOB = 4;
+
+/** Below this many values DynamicQuantizeLinear stays on the calling thread. */
+const PARALLEL_MIN_VALUES = 1 << 15;
+/** Values per unit when DynamicQuantizeLinear is split between threads. */
+const CHUNK = 4096;
+
+/**
  * DynamicQuantizeLinear: quantizes `n` floats of `x` (from `xOff`) to uint8 `out` (from
  * `outOff`) with the scale and zero point it derives from their range, and returns those.
+ * With a thread pool active, large inputs are split in two passes (range, then quantization);
+ * min and max are exact whatever the split, so the result is too.
  */
 export function dynamicQuantizeLinear(x: Float32Array, xOff: number, n: number, out: Uint8Array, outOff: number): QuantParams {
-  const params = dynamicQuantParams(x, xOff, n);
-  quantizeBlock(x, xOff, n, params.scale, params.zeroPoint, 0, 255, out, outOff);
+  const pool = activePool();
+  if (pool === null || n < PARALLEL_MIN_VALUES) {
+    const params = dynamicQuantParams(x, xOff, n);
+    kernels.quantizeBlock(x, xOff, n, params.scale, params.zeroPoint, 0, 255, out, outOff);
+    return params;
+  }
+  const chunks = Math.ceil(n / CHUNK);
+  const input = pool.shared(x, 0);
+  const range = new Float32Array(pool.scratch(5, 8 * chunks), 0, 2 * chunks);
+  // Zeros are neutral: the range always includes 0. Units a thread did not start a run at stay so.
+  range.fill(0);
+  pool.split(QUANTIZE_JOB, kernels.rows, chunks, 1, [0, CHUNK, n, xOff, outOff, 0, 0], [input, range]);
+  let min = 0;
+  let max = 0;
+  for (let i = 0; i < 2 * chunks; i++) {
+    const v = range[i]!;
+    if (v < min) min = v;
+    else if (v > max) max = v;
+  }
+  const params = paramsOfRange(min, max);
+  const shared = pool.shared(out, 1);
+  pool.split(QUANTIZE_JOB, kernels.rows, chunks, 1, [1, CHUNK, n, xOff, outOff, params.scale, params.zeroPoint], [input, shared]);
+  if (shared !== out) out.set(shared);
   return params;
 }
 
-/**
- * MlasQuantizeLinear on one run of `n` values sharing a scale and zero point:
- * y = clamp(rint(x / scale) + zp, qmin, qmax), x / scale rounded to float32 first. NaN
- * becomes qmin, as with MAXPS.
- */
-export function quantizeBlock(
-  x: Float32Array,
-  xOff: number,
-  n: number,
-  scale: number,
-  zeroPoint: number,
-  qmin: number,
-  qmax: number,
-  out: QuantArray,
-  outOff: number,
-): void {
-  // Clamping before rounding (as MLAS does) is the same as saturating after: the bounds are integers.
-  const lo = qmin - zeroPoint;
-  const hi = qmax - zeroPoint;
-  for (let i = 0; i < n; i++) {
-    let q = Math.fround(x[xOff + i]! / scale);
-    q = q > lo ? q : lo;
-    q = q < hi ? q : hi;
-    out[outOff + i] = q + ROUNDER - ROUNDER + zeroPoint;
-  }
-}
+/** MlasQuantizeLinear on one run of values sharing a scale and zero point; see quantizeKernels. */
+export const quantizeBlock = kernels.quantizeBlock;
 
 /** Element layout of a per-axis operation: `outer` × `axisLen` × `inner`, one parameter per axis index. */
 export interface AxisLayout {

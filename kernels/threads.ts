@@ -1,5 +1,5 @@
 /**
- * Intra-op threads for the GEMMs (session option intraOpNumThreads).
+ * Intra-op threads for the GEMMs, attention and GELU (session option intraOpNumThreads).
  *
  * A session with n > 1 threads owns n − 1 workers. A kernel call splits its rows between the
  * calling thread and the workers and blocks on Atomics.wait until they are done, so a run stays
@@ -8,7 +8,8 @@
  * through a small shared control block per worker.
  *
  * The workers run from source text: each kernel module exposes its code as one self-contained
- * factory function whose text is evaluated in the worker. That works alike from TypeScript under
+ * factory function whose text is evaluated in the worker (a factory that needs another module's
+ * kernels takes them as arguments rather than naming them). That works alike from TypeScript under
  * vitest and inside the esbuild bundles (where there is no separate worker file to point at).
  */
 import { Worker, MessageChannel, type MessagePort } from 'node:worker_threads';
@@ -21,10 +22,16 @@ const SEQ = 0;
 const DONE = 1;
 const STATUS = 2;
 const ARGS_BYTE = 16;
-const MAX_ARGS = 16;
+const MAX_ARGS = 24;
 
 /** What a kernel module gives the pool: `rows(start, count, p, arrays)` computes rows [start, start+count). */
 export type RowsKernel<T> = (start: number, count: number, p: Float64Array, arrays: readonly T[]) => void;
+
+/**
+ * A kernel module's factory. It is called with the objects the factories before it in the pool's
+ * list returned (so the attention kernels get this thread's GEMM), and returns at least `rows`.
+ */
+export type KernelFactory = (...earlier: any[]) => { rows: RowsKernel<any> };
 
 type SharedArray = Float32Array | Int32Array | Int8Array | Uint8Array;
 
@@ -40,13 +47,15 @@ interface WorkerSlot {
  * (a bundler would rewrite a `require` in here) and the factories, and runs jobs until terminated.
  * A worker that cannot start reports DONE = −1, so the caller fails instead of waiting forever.
  */
-function workerMain(threads: typeof import('node:worker_threads'), factories: readonly (() => { rows: RowsKernel<unknown> })[]): void {
+function workerMain(threads: typeof import('node:worker_threads'), factories: readonly KernelFactory[]): void {
   const ctl = new Int32Array(threads.workerData.control, 0, 4);
-  const args = new Float64Array(threads.workerData.control, 16, 16);
+  const args = new Float64Array(threads.workerData.control, 16, 24);
   const port = threads.workerData.port;
-  let kernels: RowsKernel<unknown>[];
+  const kernels: RowsKernel<unknown>[] = [];
   try {
-    kernels = factories.map((f) => f().rows);
+    const built: { rows: RowsKernel<unknown> }[] = [];
+    for (const factory of factories) built.push(factory(...built));
+    for (const k of built) kernels.push(k.rows);
   } catch {
     Atomics.store(ctl, 1, -1);
     Atomics.notify(ctl, 1);
@@ -77,7 +86,7 @@ export class ThreadPool {
   /** `factories[id]` is the kernel factory whose `rows` job id `id` runs. */
   constructor(
     readonly threads: number,
-    factories: readonly (() => unknown)[],
+    factories: readonly KernelFactory[],
   ) {
     const source = `(${workerMain.toString()})(require('node:worker_threads'), [${factories.map((f) => `(${f.toString()})`).join(',')}]);`;
     for (let i = 1; i < threads; i++) {
@@ -148,7 +157,7 @@ export class ThreadPool {
         if (done === -1 || Atomics.load(slot.ctl, STATUS) !== 0) failed = true;
       }
     }
-    if (failed) throw new Error('a GEMM worker thread failed');
+    if (failed) throw new Error('a kernel worker thread failed');
   }
 
   async terminate(): Promise<void> {

@@ -4,8 +4,7 @@ import { fuseGraph } from './fuse.js';
 import { loadGraph, type Graph, type ValueDecl } from './load.js';
 import { buildPlan, DEFAULT_MAX_MEMORY_BYTES, type InputSpec, type Plan } from './plan.js';
 import { executePlan } from './run.js';
-import { gemmKernels } from '../kernels/gemm.js';
-import { qgemmKernels } from '../kernels/qgemm.js';
+import { kernelPool } from '../kernels/pool.js';
 import { ThreadPool, withPool } from '../kernels/threads.js';
 import { modelDirOf } from './tensorProto.js';
 import { dtypeOfArray, isDType, sizeOf, Tensor } from './tensor.js';
@@ -14,9 +13,9 @@ export interface SessionOptions {
   /** Plans kept per distinct set of input shapes (least recently used ones are dropped). Default 8. */
   maxCachedPlans?: number;
   /**
-   * Threads for the large fp32 and int8 GEMMs (default 1): the calling thread plus
-   * intraOpNumThreads − 1 worker threads, started with the session and ended by release().
-   * Results are bit-identical whatever the count.
+   * Threads for the large GEMMs (fp32 and int8), attention, GELU and activation quantization
+   * (default 1): the calling thread plus intraOpNumThreads − 1 worker threads, started with the
+   * session and ended by release(). Results are bit-identical whatever the count.
    */
   intraOpNumThreads?: number;
   /** Accepted for onnxruntime compatibility and ignored. */
@@ -68,8 +67,7 @@ export class InferenceSession {
     this.rejectNonFinite =
       (options.rejectNonFinite ?? true) && !graph.nodes.some((n) => n.domain === '' && (n.opType === 'IsNaN' || n.opType === 'IsInf'));
     const threads = options.intraOpNumThreads || 1;
-    // The order of the factories gives the job ids GEMM_JOB and QGEMM_JOB.
-    this.pool = threads > 1 ? new ThreadPool(threads, [gemmKernels, qgemmKernels]) : null;
+    this.pool = threads > 1 ? kernelPool(threads) : null;
   }
 
   static async create(model: Uint8Array | ArrayBuffer | string, options: SessionOptions = {}): Promise<InferenceSession> {

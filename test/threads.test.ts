@@ -5,9 +5,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { gemmKernels, gemmPacked, packB } from '../kernels/gemm.js';
-import { packQuantizedB, qgemm, qgemmKernels } from '../kernels/qgemm.js';
-import { ThreadPool, withPool } from '../kernels/threads.js';
+import { attention } from '../kernels/attention.js';
+import { gemmPacked, packB } from '../kernels/gemm.js';
+import { biasGelu, gelu } from '../kernels/gelu.js';
+import { JOB_IDS, kernelPool, POOL_FACTORIES } from '../kernels/pool.js';
+import { packQuantizedB, qgemm } from '../kernels/qgemm.js';
+import { dynamicQuantizeLinear } from '../kernels/quantize.js';
+import { withPool, type ThreadPool } from '../kernels/threads.js';
 import { InferenceSession } from '../src/session.js';
 import { Tensor } from '../src/tensor.js';
 
@@ -77,7 +81,7 @@ describe('intraOpNumThreads 2 gives the bits of 1 thread', () => {
 
 describe('split kernels', () => {
   it('gemmPacked: ragged rows, transposed A, bias, accumulation, unshared operands', async () => {
-    const pool = new ThreadPool(3, [gemmKernels, qgemmKernels]);
+    const pool = kernelPool(3);
     try {
       const next = random(7);
       for (const [M, N, K, transA, accumulate] of [
@@ -103,7 +107,7 @@ describe('split kernels', () => {
   });
 
   it('qgemm: uint8 and int8, per-row and per-column zero points', async () => {
-    const pool = new ThreadPool(2, [gemmKernels, qgemmKernels]);
+    const pool = kernelPool(2);
     try {
       const next = random(11);
       for (const [m, k, n, signed] of [
@@ -120,6 +124,96 @@ describe('split kernels', () => {
         const split = new Int32Array(m * n);
         withPool(pool, () => qgemm(m, a, 0, aZero, packed, bZero, split, 0));
         expect(split).toEqual(single);
+      }
+    } finally {
+      await pool.terminate();
+    }
+  });
+});
+
+/** Same bytes, element for element (NaN included). */
+function expectSameBits(actual: ArrayBufferView, expected: ArrayBufferView): void {
+  const view = (a: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+  expect(Buffer.compare(view(actual), view(expected))).toBe(0);
+}
+
+describe('split kernels beyond the GEMMs', () => {
+  it('numbers each factory by the job id its module uses', () => {
+    POOL_FACTORIES.forEach((factory, id) => expect(JOB_IDS[id as keyof typeof JOB_IDS]).toBe(factory));
+    expect(Object.keys(JOB_IDS)).toHaveLength(POOL_FACTORIES.length);
+  });
+
+  it('attention: (batch, head) pairs split, packed QKV and separate tensors, with and without a mask', async () => {
+    const pool = kernelPool(3);
+    try {
+      const next = random(5);
+      for (const [batch, heads, seqQ, seqK, headDim, packed, masked, maskStride] of [
+        [1, 12, 128, 128, 32, true, true, 128],
+        [3, 5, 37, 41, 24, false, true, 0],
+        [2, 7, 64, 64, 20, false, false, 0],
+      ] as const) {
+        const hidden = heads * headDim;
+        const stride = packed ? 3 * hidden : hidden;
+        const q = Float32Array.from({ length: batch * Math.max(seqQ, seqK) * stride + 7 }, () => next() - 0.5);
+        const k = packed ? q : Float32Array.from({ length: batch * seqK * stride }, () => next() - 0.5);
+        const v = packed ? q : Float32Array.from({ length: batch * seqK * stride }, () => next() - 0.5);
+        const [kOff, vOff] = packed ? [hidden, 2 * hidden] : [0, 0];
+        const mask = masked ? Float32Array.from({ length: batch * seqK + 2 }, () => (next() < 0.2 ? -10000 : 0)) : null;
+        const out0 = Float32Array.from({ length: batch * seqQ * hidden + 3 }, () => next());
+        const single = out0.slice();
+        const run = (o: Float32Array) =>
+          attention(q, 7, k, kOff, v, vOff, o, 3, batch, heads, seqQ, seqK, headDim, stride, stride, stride, hidden, 0.125, mask, 2, maskStride);
+        run(single);
+        const split = out0.slice();
+        withPool(pool, () => run(split));
+        expectSameBits(split, single);
+      }
+    } finally {
+      await pool.terminate();
+    }
+  });
+
+  it('gelu and biasGelu: flat and row splits with ragged tails, in place and out of place', async () => {
+    const pool = kernelPool(2);
+    try {
+      const next = random(9);
+      for (const n of [(1 << 14) + 1, 100_003]) {
+        const src = Float32Array.from({ length: n + 4 }, () => 8 * next() - 4);
+        const single = new Float32Array(n + 6);
+        gelu(src, 4, single, 6, n);
+        const split = new Float32Array(n + 6);
+        withPool(pool, () => gelu(src, 4, split, 6, n));
+        expectSameBits(split, single);
+        const inPlace = src.slice();
+        withPool(pool, () => gelu(inPlace, 4, inPlace, 4, n));
+        expectSameBits(inPlace.subarray(4), single.subarray(6));
+      }
+      for (const [rows, cols] of [[128, 1200], [97, 257]] as const) {
+        const src = Float32Array.from({ length: rows * cols }, () => 8 * next() - 4);
+        const bias = Float32Array.from({ length: cols + 1 }, () => next() - 0.5);
+        const single = new Float32Array(rows * cols);
+        biasGelu(src, 0, bias, 1, single, 0, rows, cols);
+        const split = src.slice();
+        withPool(pool, () => biasGelu(split, 0, bias, 1, split, 0, rows, cols));
+        expectSameBits(split, single);
+      }
+    } finally {
+      await pool.terminate();
+    }
+  });
+
+  it('dynamicQuantizeLinear: the range and the values over chunks, ragged last chunk', async () => {
+    const pool = kernelPool(3);
+    try {
+      const next = random(13);
+      for (const [n, lo, hi] of [[39_936, -3, 5], [153_601, 0.5, 2], [70_001, -4, -1]] as const) {
+        const x = Float32Array.from({ length: n + 5 }, () => lo + (hi - lo) * next());
+        const single = new Uint8Array(n + 1);
+        const p1 = dynamicQuantizeLinear(x, 5, n, single, 1);
+        const split = new Uint8Array(n + 1);
+        const p2 = withPool(pool, () => dynamicQuantizeLinear(x, 5, n, split, 1));
+        expect(p2).toEqual(p1);
+        expectSameBits(split, single);
       }
     } finally {
       await pool.terminate();

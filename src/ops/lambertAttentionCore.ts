@@ -1,4 +1,4 @@
-import { attention, attentionScratchSize } from '../../kernels/attention.js';
+import { attention } from '../../kernels/attention.js';
 import { LambertError, describeNode } from '../errors.js';
 import type { OpDefinition } from './types.js';
 import { fail, meta, need, needTensor, shapeText } from './util.js';
@@ -34,19 +34,13 @@ export const AttentionCore: OpDefinition = {
     const width = heads * headDim;
     const scale = node.attrs.float('scale', 1);
     const o = out.alloc(0, 'float32', q!.dims);
-    const scratch = new Float32Array(attentionScratchSize(seqQ, seqK));
     const maskData = mask ? (mask.data as Float32Array) : null;
     const maskBatchStride = mask && mask.dims[0] !== 1 ? seqK : 0;
-    for (let b = 0; b < batch; b++) {
-      attention(
-        q!.data as Float32Array, b * seqQ * width,
-        k!.data as Float32Array, b * seqK * width,
-        v!.data as Float32Array, b * seqK * width,
-        o.data, b * seqQ * width,
-        1, heads, seqQ, seqK, headDim, width, width, width, width,
-        scale, maskData, b * maskBatchStride, scratch,
-      );
-    }
+    attention(
+      q!.data as Float32Array, 0, k!.data as Float32Array, 0, v!.data as Float32Array, 0, o.data, 0,
+      batch, heads, seqQ, seqK, headDim, width, width, width, width,
+      scale, maskData, 0, maskBatchStride,
+    );
     return [o];
   },
 };

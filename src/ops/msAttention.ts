@@ -1,4 +1,4 @@
-import { attention, attentionScratchSize } from '../../kernels/attention.js';
+import { attention } from '../../kernels/attention.js';
 import { gemm, gemmPacked, type PackedMatrix } from '../../kernels/gemm.js';
 import { LambertError, describeNode } from '../errors.js';
 import { packedWeights } from './matmulCommon.js';
@@ -128,13 +128,13 @@ function rowMask(kind: MaskKind, mask: Int32Array | null, keys: Float32Array | n
 }
 
 let qkvScratch: Float32Array = new Float32Array(0);
-let scoreScratch: Float32Array = new Float32Array(0);
 let keyScratch: Float32Array = new Float32Array(0);
 let rowScratch: Float32Array = new Float32Array(0);
 let biasRowScratch: Float32Array = new Float32Array(0);
 
+/** Scratch in shared memory, so that worker threads read it without a copy (kernels/threads.ts). */
 function grow(buffer: Float32Array, size: number): Float32Array {
-  return buffer.length >= size ? buffer : new Float32Array(size);
+  return buffer.length >= size ? buffer : new Float32Array(new SharedArrayBuffer(size * 4));
 }
 
 /**
@@ -206,8 +206,6 @@ export const Attention: OpDefinition<readonly PackedMatrix[] | undefined> = {
     const causal = node.attrs.int('unidirectional', 0) !== 0 && seq > 1;
     const y = out.alloc(0, 'float32', [batch, seq, hidden]);
     const o = y.data;
-    scoreScratch = grow(scoreScratch, attentionScratchSize(seq, seq));
-    const scores = scoreScratch;
     const maskData = mask ? (mask.data as Int32Array) : null;
 
     let keys: Float32Array | null = null;
@@ -217,7 +215,7 @@ export const Attention: OpDefinition<readonly PackedMatrix[] | undefined> = {
       keyMask(kind, maskData!, s, filter, keys);
     }
     if (!causal && kind !== 'rows' && !attnBias) {
-      attention(qkv, 0, qkv, hidden, qkv, 2 * hidden, o, 0, batch, heads, seq, seq, headSize, width, width, width, hidden, scale, keys, 0, scores);
+      attention(qkv, 0, qkv, hidden, qkv, 2 * hidden, o, 0, batch, heads, seq, seq, headSize, width, width, width, hidden, scale, keys, 0, seq);
       return [y];
     }
 
@@ -232,7 +230,7 @@ export const Attention: OpDefinition<readonly PackedMatrix[] | undefined> = {
     if (!attnBias) {
       for (let row = 0; row < rows; row++) {
         const kOff = (row - (row % seq)) * width + hidden;
-        attention(qkv, row * width, qkv, kOff, qkv, kOff + hidden, o, row * hidden, 1, heads, 1, seq, headSize, width, width, width, hidden, scale, perRow, row * seq, scores);
+        attention(qkv, row * width, qkv, kOff, qkv, kOff + hidden, o, row * hidden, 1, heads, 1, seq, headSize, width, width, width, hidden, scale, perRow, row * seq, seq);
       }
       return [y];
     }
@@ -248,7 +246,7 @@ export const Attention: OpDefinition<readonly PackedMatrix[] | undefined> = {
         const from = (((biasBatch === 1 ? 0 : b) * biasHeads + (biasHeads === 1 ? 0 : h)) * seq + q) * seq;
         for (let t = 0; t < seq; t++) combined[t] = ab[from + t]! + (perRow === null ? 0 : perRow[row * seq + t]!);
         const head = h * headSize;
-        attention(qkv, row * width + head, qkv, kOff + head, qkv, kOff + hidden + head, o, row * hidden + head, 1, 1, 1, seq, headSize, width, width, width, hidden, scale, combined, 0, scores);
+        attention(qkv, row * width + head, qkv, kOff + head, qkv, kOff + hidden + head, o, row * hidden + head, 1, 1, 1, seq, headSize, width, width, width, hidden, scale, combined, 0, seq);
       }
     }
     return [y];
