@@ -5,6 +5,7 @@
  *   --cost        model benchmark and Lambda cost tables only
  *   --threads     lambert with 1 vs 2 threads (intraOpNumThreads) only
  *   --cold        cold start and peak RSS only
+ *   --heap        run-loop memory only (heap and RSS over 1,000 runs, bytes allocated per run)
  *   --quick       short runs (numbers are noisier)
  *   --json        one JSON document on stdout (progress goes to stderr; use `npm run -s bench`
  *                 or `node bench/run.mjs` so npm's banner stays out of it)
@@ -25,6 +26,7 @@ import {
   type ChildResult,
   type ModelResult,
 } from './model.js';
+import { benchHeap, HEAP_TABLE_HEADER, type HeapResult } from './heap.js';
 import { benchThreads, THREADS_TABLE_HEADER, type ThreadsResult } from './threads.js';
 
 const argv = process.argv.slice(2);
@@ -56,6 +58,8 @@ async function main(): Promise<void> {
   const costOnly = argv.includes('--cost');
   const threadsOnly = argv.includes('--threads');
   const coldOnly = argv.includes('--cold');
+  const heapOnly = argv.includes('--heap');
+  const only = kernelsOnly || costOnly || threadsOnly || coldOnly || heapOnly;
   const print = json ? (line: string) => process.stderr.write(`${line}\n`) : (line: string) => console.log(line);
 
   const machine = { nproc: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version };
@@ -63,7 +67,7 @@ async function main(): Promise<void> {
 
   // First, while this process is still small: see benchColdStart.
   const cold: ChildResult[] = [];
-  if (!kernelsOnly && !costOnly && !threadsOnly) {
+  if (!only || coldOnly) {
     const spec = MODEL_SPECS.find((s) => s.name === 'tinybert-cls' && s.precision === 'int8')!;
     const repeats = quick ? 1 : 5;
     print(`\n### Cold start and peak RSS (${spec.label}, fresh child process per run, ${repeats} run(s) per engine, median / max)\n\n${COLD_TABLE_HEADER}`);
@@ -71,14 +75,14 @@ async function main(): Promise<void> {
   }
 
   let kernels: KernelResult[] = [];
-  if (!costOnly && !threadsOnly && !coldOnly) {
+  if (!only || kernelsOnly) {
     print(`\n### Kernels (tinybench, single thread)\n\n${KERNEL_TABLE_HEADER}`);
     kernels = await runKernelSuite(quick, print);
   }
 
   const models: ModelResult[] = [];
   const cost: { model: string; engine: EngineName; rows: LambdaCostRow[] }[] = [];
-  if (!kernelsOnly && !threadsOnly && !coldOnly) {
+  if (!only || costOnly) {
     const rounds = quick ? 15 : 100;
     const warmup = quick ? 3 : 10;
     print(`\n### Models (batch ${batch} × seq ${seq}, one thread each, ${rounds} interleaved rounds after ${warmup} warm-up)\n\n${MODEL_TABLE_HEADER}`);
@@ -101,15 +105,22 @@ async function main(): Promise<void> {
   }
 
   const threads: ThreadsResult[] = [];
-  if (!kernelsOnly && !costOnly && !coldOnly) {
+  if (!only || threadsOnly) {
     const rounds = quick ? 10 : 40;
     const warmup = quick ? 2 : 5;
     print(`\n### Threads (lambert, intraOpNumThreads 1 vs 2, batch ${batch} × seq ${threadsSeq}, ${rounds} interleaved rounds after ${warmup} warm-up)\n\n${THREADS_TABLE_HEADER}`);
     for (const spec of MODEL_SPECS) threads.push(await benchThreads(spec, { batch, seq: threadsSeq, warmup, rounds }, print));
   }
 
+  const heap: HeapResult[] = [];
+  if (!only || heapOnly) {
+    const runs = quick ? 200 : 1000;
+    print(`\n### Run-loop memory (lambert, batch ${batch} × seq 16, ${runs} runs after 20 warm-up)\n\n${HEAP_TABLE_HEADER}`);
+    for (const spec of MODEL_SPECS.filter((s) => s.name === 'tinybert-cls')) heap.push(await benchHeap(spec, { batch, seq: 16, warmup: 20, runs }, print));
+  }
+
   if (json) {
-    const doc = { date: new Date().toISOString(), machine, args: argv, quick, batch, seq, kernels, models, threads, coldStart: cold, lambdaPrices: LAMBDA_PRICES, lambdaCost: cost };
+    const doc = { date: new Date().toISOString(), machine, args: argv, quick, batch, seq, kernels, models, threads, heap, coldStart: cold, lambdaPrices: LAMBDA_PRICES, lambdaCost: cost };
     process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
   }
 }

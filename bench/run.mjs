@@ -20,7 +20,7 @@ await build({
 });
 let status = 1;
 try {
-  status = spawnSync(process.execPath, [outfile, ...process.argv.slice(2)], { stdio: 'inherit' }).status ?? 1;
+  status = spawnSync(process.execPath, ['--expose-gc', outfile, ...process.argv.slice(2)], { stdio: 'inherit' }).status ?? 1;
 } finally {
   rmSync(outfile, { force: true });
 }

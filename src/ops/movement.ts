@@ -252,7 +252,7 @@ export function relabelOp(
   name: string,
   since: number,
   dimsFor: (node: NodeInfo, dims: readonly number[], arg: number[] | undefined) => number[],
-): OpDefinition {
+): OpDefinition<RelabelMemo> {
   return {
     opType,
     domain: '',
@@ -264,9 +264,27 @@ export function relabelOp(
       if (!x.shape || arg === null) return [meta(x.dtype, null)];
       return [meta(x.dtype, dimsFor(node, x.shape, arg))];
     },
-    run(node, inputs) {
+    prepare(node, inputs) {
+      return { fixedArg: node.opset < since || !inputs[1] || inputs[1].value !== undefined, input: undefined, output: undefined };
+    },
+    run(node, inputs, _out, memo) {
       const x = needTensor(node, inputs, 0);
-      return [new Tensor(x.type, x.data, dimsFor(node, x.dims, intsArg(node, inputs, 1, name, since)))];
+      // The same input tensor (an arena value is the same object every run) and a constant
+      // argument give the same view: hand out last run's instead of deriving and allocating it again.
+      if (memo?.fixedArg && memo.input === x) return [memo.output!];
+      const y = new Tensor(x.type, x.data, dimsFor(node, x.dims, intsArg(node, inputs, 1, name, since)));
+      if (memo?.fixedArg) {
+        memo.input = x;
+        memo.output = y;
+      }
+      return [y];
     },
   };
+}
+
+/** A relabel step's last view, kept while its argument cannot change between runs (it holds on to at most that one view until the next run). */
+export interface RelabelMemo {
+  readonly fixedArg: boolean;
+  input: Tensor | undefined;
+  output: Tensor | undefined;
 }

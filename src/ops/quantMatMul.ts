@@ -25,7 +25,33 @@ export interface MatMulGeometry {
   readonly bIndex: Int32Array;
 }
 
+/**
+ * The last value `compute` gave for `node` under `key`, computed again only when `dims` or
+ * `other` (dims compared by value, anything else by identity) differ from that call's: a run
+ * repeats the shapes of the one before it, and these derivations allocate.
+ */
+function remembered<T>(node: NodeInfo, key: string, dims: readonly number[], other: readonly number[] | object, compute: () => T): T {
+  const last = node.cache.get(key) as { dims: readonly number[]; other: readonly number[] | object; value: T } | undefined;
+  if (last && sameNumbers(last.dims, dims) && (Array.isArray(other) ? sameNumbers(last.other as readonly number[], other) : last.other === other)) {
+    return last.value;
+  }
+  const value = compute();
+  node.cache.set(key, { dims: [...dims], other: Array.isArray(other) ? [...other] : other, value });
+  return value;
+}
+
+function sameNumbers(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Shapes and batch bookkeeping of numpy.matmul(a, b); the same object while the dims stay the same. */
 export function matmulGeometry(node: NodeInfo, aDims: readonly number[], bDims: readonly number[]): MatMulGeometry {
+  return remembered(node, 'matmulGeometry', aDims, bDims, () => computeGeometry(node, aDims, bDims));
+}
+
+function computeGeometry(node: NodeInfo, aDims: readonly number[], bDims: readonly number[]): MatMulGeometry {
   if (aDims.length === 0 || bDims.length === 0) fail(node, `matmul inputs must have rank >= 1, got ${shapeText(aDims)} and ${shapeText(bDims)}`);
   // numpy promotes a 1-D A to one row and a 1-D B to one column, then drops that axis again.
   const a = aDims.length === 1 ? [1, aDims[0]!] : aDims;
@@ -82,7 +108,14 @@ export interface ParamRuns {
   readonly perLine: boolean;
 }
 
-export function paramRuns(node: NodeInfo, what: string, dims: readonly number[], geo: MatMulGeometry, side: 'a' | 'b'): ParamRuns {
+export function paramRuns(node: NodeInfo, what: ParamName, dims: readonly number[], geo: MatMulGeometry, side: 'a' | 'b'): ParamRuns {
+  return remembered(node, what, dims, geo, () => computeParamRuns(node, what, dims, geo, side));
+}
+
+/** The quantization parameters paramRuns lays out; each name is also its cache key on the node. */
+export type ParamName = 'a_scale' | 'b_scale' | 'a_zero_point' | 'b_zero_point';
+
+function computeParamRuns(node: NodeInfo, what: string, dims: readonly number[], geo: MatMulGeometry, side: 'a' | 'b'): ParamRuns {
   const len = side === 'a' ? geo.m : geo.n;
   const count = geo.aOffsets.length;
   const size = dims.reduce((x, y) => x * y, 1);
@@ -141,6 +174,9 @@ const ZERO = new Tensor('int32', new Int32Array(1), []);
  * C = (A − a_zero_point) · (B − b_zero_point) with numpy matmul batching, into `c` (int32,
  * output batches one after another). `packed` is B prepacked, when B is constant.
  */
+/** Zero points of one product, A's then B's; grows only. */
+let zeroPointScratch = new Int32Array(0);
+
 export function quantMatMul(
   node: NodeInfo,
   geo: MatMulGeometry,
@@ -155,8 +191,10 @@ export function quantMatMul(
   const aRuns = paramRuns(node, 'a_zero_point', aZero?.dims ?? [], geo, 'a');
   const bRuns = paramRuns(node, 'b_zero_point', bZero?.dims ?? [], geo, 'b');
   const matrices = packed ?? packAll(b);
-  const za = new Int32Array(Math.max(m, 1));
-  const zb = new Int32Array(Math.max(n, 1));
+  const rows = Math.max(m, 1);
+  if (zeroPointScratch.length < rows + Math.max(n, 1)) zeroPointScratch = new Int32Array(rows + Math.max(n, 1));
+  const za = zeroPointScratch.subarray(0, rows);
+  const zb = zeroPointScratch.subarray(rows);
   const aData = a.data as QuantArray;
   const batches = geo.aOffsets.length;
   // [..., M, K] · [K, N] with the same zero points throughout is one (batch·M, K) · (K, N) product.
