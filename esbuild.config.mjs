@@ -1,5 +1,6 @@
 // `node esbuild.config.mjs`: the library (dist/index.js + declarations) and the CLI (dist/cli.js).
-// `node esbuild.config.mjs lambda`: dist/lambda/, the folder to zip — handler.mjs plus the default model.
+// `node esbuild.config.mjs lambda [--model DIR | --no-model]`: dist/lambda/, the folder to zip —
+// handler.mjs plus the default model (or the folder DIR, or no model when it comes from a layer).
 // Everything the product needs (protobufjs, long) is inlined: nothing needs node_modules at run time.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
@@ -23,9 +24,13 @@ if (process.argv[2] === 'lambda') {
     outfile: 'dist/lambda/handler.mjs',
     minify: true,
   });
-  cpSync('weights/default-model', 'dist/lambda/model', { recursive: true });
+  const args = process.argv.slice(3);
+  const modelAt = args.indexOf('--model');
+  const model = args.includes('--no-model') ? null : modelAt >= 0 ? args[modelAt + 1] : 'weights/default-model';
+  if (model === undefined || (model !== null && !existsSync(model))) throw new Error(`--model needs a model folder, got ${model}`);
+  if (model !== null) cpSync(model, 'dist/lambda/model', { recursive: true, dereference: true });
   const kb = (statSync('dist/lambda/handler.mjs').size / 1024).toFixed(1);
-  console.log(`dist/lambda/handler.mjs: ${kb} KB (+ model/: ${readdirSync('dist/lambda/model').join(', ')})`);
+  console.log(`dist/lambda/handler.mjs: ${kb} KB${model === null ? ' (no model: set LAMBERT_MODEL)' : ` (+ model/ from ${model}: ${readdirSync('dist/lambda/model').join(', ')})`}`);
   process.exit(0);
 }
 

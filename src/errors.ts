@@ -10,6 +10,7 @@ export type LambertErrorCode =
   | 'RESOURCE_LIMIT'
   | 'UNSUPPORTED_TYPE'
   | 'IO_ERROR'
+  | 'TIMEOUT'
   | 'INTERNAL_ERROR';
 
 export class LambertError extends Error {

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { onnx } from '../src/proto.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = join(ROOT, 'dist/cli.js');
@@ -27,7 +28,10 @@ describe('lambert CLI', () => {
   it('bulk-classifies a file into JSON lines', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lambert-cli-'));
     const texts = Array.from({ length: 70 }, (_, i) => (i % 2 ? `a wonderful, moving film ${i}` : `a dull, tedious mess ${i}`));
-    writeFileSync(join(dir, 'in.txt'), texts.join('\n'));
+    // Blank lines are texts too: line N of the output must answer line N of the input.
+    texts[10] = '';
+    texts[11] = '   ';
+    writeFileSync(join(dir, 'in.txt'), `${texts.join('\n')}\n`);
     execFileSync(process.execPath, [CLI, 'classify', '--input', join(dir, 'in.txt'), '--output', join(dir, 'out.jsonl')], { stdio: 'ignore' });
     const rows = readFileSync(join(dir, 'out.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(rows.map((r) => r.text)).toEqual(texts);
@@ -39,6 +43,37 @@ describe('lambert CLI', () => {
     expect(text).toMatch(/input_ids: int64\[batch, sequence\]/);
     expect(text).toMatch(/supported: yes/);
     expect(text).toMatch(/MatMul/);
+  });
+
+  it('says a model that does not load is not supported, and why', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lambert-cli-'));
+    // Every op is known, but a weight the graph reads is missing.
+    const model = onnx.ModelProto.decode(readFileSync(FIXTURE));
+    const graph = model.graph as { initializer: unknown[] };
+    graph.initializer = graph.initializer.slice(1);
+    const broken = join(dir, 'broken.onnx');
+    writeFileSync(broken, onnx.ModelProto.encode(model).finish());
+    let text = '';
+    try {
+      lambert('inspect', broken);
+    } catch (err) {
+      text = (err as { stdout: Buffer }).stdout.toString();
+    }
+    expect(text).toMatch(/supported: no — INVALID_MODEL/);
+  });
+
+  it('reports bad flags and unreadable files as one-line errors, not stacks', () => {
+    const run = (...args: string[]) => {
+      try {
+        execFileSync(process.execPath, [CLI, ...args], { cwd: ROOT, stdio: 'pipe' });
+        return '';
+      } catch (err) {
+        return (err as { stderr: Buffer }).stderr.toString();
+      }
+    };
+    expect(run('classify', '--batch-size', 'abc', 'hello')).toMatch(/^lambert: INVALID_ARGUMENT: --batch-size needs a positive integer/);
+    expect(run('classify', '--input', '/nonexistent/in.txt')).toMatch(/^lambert: IO_ERROR: cannot read --input/);
+    expect(run('inspect', '/nonexistent/model.onnx').trim().split('\n')).toHaveLength(1);
   });
 
   it('runs raw ids', () => {

@@ -15,15 +15,20 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SHARED = fileURLToPath(new URL('../../shared/', import.meta.url));
 let deployDir = '';
 
-/** Invokes the copied handler.mjs in a fresh process (as Lambda would) with each event in turn. */
-function invoke(events: unknown[], env: Record<string, string> = {}): any[] {
+/**
+ * Invokes the copied handler.mjs in a fresh process (as Lambda would) with each event in turn;
+ * with `remainingMs` the context says that much of the invocation's time is left.
+ */
+function invoke(events: unknown[], env: Record<string, string> = {}, remainingMs?: number): any[] {
   const driver = join(deployDir, 'driver.mjs');
   writeFileSync(
     driver,
     `import { handler } from './handler.mjs';
      const events = JSON.parse(await new Promise((r) => { let s = ''; process.stdin.on('data', (d) => (s += d)); process.stdin.on('end', () => r(s)); }));
      const out = [];
-     for (const e of events) out.push(await handler(e, {}));
+     const remaining = ${remainingMs ?? 'undefined'};
+     const context = remaining === undefined ? {} : { getRemainingTimeInMillis: () => remaining };
+     for (const e of events) out.push(await handler(e, context));
      process.stdout.write(JSON.stringify(out));`,
   );
   const stdout = execFileSync(process.execPath, [driver], {
@@ -93,6 +98,18 @@ describe('dist/lambda deployed alone', () => {
     expect(badInputs.statusCode).toBe(400);
     expect(noTask.statusCode).toBe(400);
     expect(tooBig.statusCode).toBe(413);
+    expect(JSON.parse(r1.body).model).toBe('model');
+  });
+
+  it('stops with 503 TIMEOUT instead of running past the invocation deadline', () => {
+    const classify = { task: 'classify', inputs: ['a gorgeous, witty, seductive movie.'] };
+    // Less time left than the safety margin (1 s): not even the first batch may start.
+    const [http, direct] = invoke([v1(classify), classify], {}, 500);
+    expect(http.statusCode).toBe(503);
+    expect(JSON.parse(http.body).error.code).toBe('TIMEOUT');
+    expect(direct.error.code).toBe('TIMEOUT');
+    const [ok] = invoke([v1(classify)], {}, 60_000);
+    expect(ok.statusCode).toBe(200);
   });
 });
 

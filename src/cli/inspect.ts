@@ -1,6 +1,8 @@
 /** `lambert inspect MODEL.onnx`: inputs, outputs, opsets, op histogram, size, and whether lambert runs it. */
 import { readFileSync, statSync } from 'node:fs';
+import { LambertError } from '../errors.js';
 import { decodeModel, normalizeDomain } from '../load.js';
+import { InferenceSession } from '../session.js';
 import { findOp } from '../ops/registry.js';
 import { dtypeFromOnnx } from '../tensorProto.js';
 import type { onnx } from '../proto.js';
@@ -13,11 +15,13 @@ function describeValue(v: onnx.IValueInfoProto): string {
   } catch {
     type = `elem_type ${t?.elemType}`;
   }
-  const dims = (t?.shape?.dim ?? []).map((d) => (d.dimParam ? d.dimParam : String(d.dimValue ?? '?')));
+  // No shape at all is an unknown rank, not a scalar (which has a shape with no dims).
+  if (!t?.shape) return `${v.name}: ${type} (shape unknown)`;
+  const dims = (t.shape.dim ?? []).map((d) => (d.dimParam ? d.dimParam : String(d.dimValue ?? '?')));
   return `${v.name}: ${type}[${dims.join(', ')}]`;
 }
 
-export function inspectCommand(args: string[]): number {
+export async function inspectCommand(args: string[]): Promise<number> {
   const path = args[0];
   if (!path) {
     process.stderr.write('usage: lambert inspect MODEL.onnx\n');
@@ -49,8 +53,18 @@ export function inspectCommand(args: string[]): number {
     `nodes: ${(graph.node ?? []).length}, initializers: ${initializers.size}`,
     'ops:',
     ...[...histogram].sort((a, b) => b[1] - a[1]).map(([op, n]) => `  ${String(n).padStart(5)}  ${op}`),
-    unsupported.size === 0 ? 'supported: yes' : `supported: no — ${[...unsupported].join(', ')}`,
   ];
+  // Every op known is not enough: the model must also load (valid graph, weights and attributes).
+  let verdict = unsupported.size === 0 ? 'supported: yes' : `supported: no — ${[...unsupported].join(', ')}`;
+  if (unsupported.size === 0) {
+    try {
+      await (await InferenceSession.create(path)).release();
+    } catch (err) {
+      if (!(err instanceof LambertError)) throw err;
+      verdict = `supported: no — ${err.code}: ${err.message}`;
+    }
+  }
+  lines.push(verdict);
   process.stdout.write(`${lines.join('\n')}\n`);
-  return unsupported.size === 0 ? 0 : 1;
+  return verdict === 'supported: yes' ? 0 : 1;
 }

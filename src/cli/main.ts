@@ -59,7 +59,10 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    const message = err instanceof LambertError ? `${err.code}: ${err.message}` : ((err as Error)?.stack ?? String(err));
+    // A file the user named that cannot be read is their error to fix, not a crash to debug.
+    const systemError = typeof (err as NodeJS.ErrnoException)?.syscall === 'string';
+    const message =
+      err instanceof LambertError ? `${err.code}: ${err.message}` : systemError ? (err as Error).message : ((err as Error)?.stack ?? String(err));
     process.stderr.write(`lambert: ${message}\n`);
     process.exitCode = 1;
   },

@@ -3,11 +3,12 @@
  * and direct invocation. The model loads once per container, at init, from LAMBERT_MODEL (a
  * model folder) or the default model bundled beside this file.
  */
+import { basename, resolve } from 'node:path';
 import { LambertError } from '../errors.js';
 import { defaultModelDir } from '../pipeline/defaultModel.js';
 import { TextPipeline } from '../pipeline/index.js';
 
-const MAX_BODY_BYTES = positiveInt('LAMBERT_MAX_BODY_BYTES', 6 * 1024 * 1024);
+export const MAX_BODY_BYTES = positiveInt('LAMBERT_MAX_BODY_BYTES', 6 * 1024 * 1024);
 const MAX_INPUTS = positiveInt('LAMBERT_MAX_INPUTS', 256);
 // Texts over the model's length are truncated, as the pipeline does, unless LAMBERT_TRUNCATE=false asks for a 400.
 const TRUNCATE = !/^(false|0|no)$/i.test(process.env.LAMBERT_TRUNCATE ?? '');
@@ -15,6 +16,12 @@ const TRUNCATE = !/^(false|0|no)$/i.test(process.env.LAMBERT_TRUNCATE ?? '');
 // the runtime, the heap and the request), else the library default. Over it, a request gets 413.
 const LAMBDA_MB = positiveInt('AWS_LAMBDA_FUNCTION_MEMORY_SIZE', 0);
 const MAX_MEMORY_BYTES = positiveInt('LAMBERT_MAX_MEMORY_BYTES', LAMBDA_MB > 0 ? LAMBDA_MB * 512 * 1024 : 0);
+// A request stops with 503 TIMEOUT when its next batch would end within this margin of the
+// invocation's deadline (context.getRemainingTimeInMillis()): Lambda kills a function that runs
+// out of time, and the container with it.
+const DEADLINE_MARGIN_MS = positiveInt('LAMBERT_DEADLINE_MARGIN_MS', 1000);
+// LAMBERT_QUANTIZED=true serves model_quantized.onnx when the folder has one (as transformers.js folders do).
+const QUANTIZED = /^(true|1|yes)$/i.test(process.env.LAMBERT_QUANTIZED ?? '');
 
 /** A limit from the environment; a value that is not a positive integer would silently lift it, so it falls back. */
 function positiveInt(name: string, fallback: number): number {
@@ -45,11 +52,14 @@ class HttpError extends Error {
 }
 
 const modelDir = defaultModelDir();
+/** What responses name the model by: its folder's name, not a path on the server. */
+const modelName = basename(resolve(modelDir));
 // Started at init (outside any request) so the first request finds the model loaded; a failure
 // is reported per request instead of killing the container.
 // LAMBERT_THREADS splits the GEMMs over worker threads: worth it from 3538 MB (two vCPUs) up.
 const THREADS = positiveInt('LAMBERT_THREADS', 1);
 const ready: Promise<TextPipeline> = TextPipeline.fromFolder(modelDir, {
+  quantized: QUANTIZED,
   session: { intraOpNumThreads: THREADS, ...(MAX_MEMORY_BYTES > 0 ? { maxMemoryBytes: MAX_MEMORY_BYTES } : {}) },
 });
 ready.catch(() => {});
@@ -71,10 +81,15 @@ function json(statusCode: number, body: unknown): ApiResponse {
 function errorBody(err: unknown): { status: number; body: { error: { code: string; message: string } } } {
   if (err instanceof HttpError) return { status: err.status, body: { error: { code: err.code, message: err.message } } };
   if (err instanceof LambertError) {
-    const status = err.code === 'INVALID_INPUT' || err.code === 'INVALID_ARGUMENT' ? 400 : err.code === 'RESOURCE_LIMIT' ? 413 : 500;
+    const status =
+      err.code === 'INVALID_INPUT' || err.code === 'INVALID_ARGUMENT' ? 400 : err.code === 'RESOURCE_LIMIT' ? 413 : err.code === 'TIMEOUT' ? 503 : 500;
     return { status, body: { error: { code: err.code, message: err.message } } };
   }
   return { status: 500, body: { error: { code: 'INTERNAL_ERROR', message: (err as Error)?.message ?? String(err) } } };
+}
+
+export function payloadTooLarge(): ApiResponse {
+  return json(413, { error: { code: 'PAYLOAD_TOO_LARGE', message: `the body is over ${MAX_BODY_BYTES} bytes (LAMBERT_MAX_BODY_BYTES)` } });
 }
 
 function parseRequest(value: unknown): Request {
@@ -91,7 +106,7 @@ function parseRequest(value: unknown): Request {
     const ok = Array.isArray(pairs) && pairs.length > 0 && pairs.every((p) => Array.isArray(p) && p.length === 2 && p.every((s) => typeof s === 'string'));
     if (!ok) throw new HttpError(400, 'INVALID_REQUEST', '"pairs" must be a non-empty array of [string, string]');
     if ((pairs as unknown[]).length * 2 > MAX_INPUTS) {
-      throw new HttpError(400, 'TOO_MANY_INPUTS', `at most ${Math.floor(MAX_INPUTS / 2)} pairs per request`);
+      throw new HttpError(400, 'TOO_MANY_INPUTS', `at most ${MAX_INPUTS} texts per request, and a pair is two (LAMBERT_MAX_INPUTS)`);
     }
     return { task, pairs: pairs as [string, string][] };
   }
@@ -100,25 +115,32 @@ function parseRequest(value: unknown): Request {
   if (!Array.isArray(list) || list.length === 0 || !list.every((s) => typeof s === 'string')) {
     throw new HttpError(400, 'INVALID_REQUEST', '"inputs" must be a string or a non-empty array of strings');
   }
-  if (list.length > MAX_INPUTS) throw new HttpError(400, 'TOO_MANY_INPUTS', `at most ${MAX_INPUTS} inputs per request`);
+  if (list.length > MAX_INPUTS) throw new HttpError(400, 'TOO_MANY_INPUTS', `at most ${MAX_INPUTS} inputs per request (LAMBERT_MAX_INPUTS)`);
   return { task, inputs: list as string[] };
 }
 
+/** The Lambda context's clock, when the runtime gives one. */
+interface Context {
+  getRemainingTimeInMillis?: () => number;
+}
+
 /** Runs one request; the result is the response body. */
-export async function answer(request: unknown): Promise<Record<string, unknown>> {
+export async function answer(request: unknown, context?: Context): Promise<Record<string, unknown>> {
   const started = performance.now();
+  const remaining = typeof context?.getRemainingTimeInMillis === 'function' ? Number(context.getRemainingTimeInMillis()) : NaN;
+  const options = Number.isFinite(remaining) ? { deadline: Date.now() + remaining - DEADLINE_MARGIN_MS } : {};
   const req = parseRequest(request);
   const pipeline = await loaded();
   if (!TRUNCATE) checkLengths(pipeline, req.task === 'similarity' ? req.pairs!.flat() : (req.inputs as string[]));
   const loadedAt = performance.now();
   let results: unknown[];
-  if (req.task === 'classify') results = await pipeline.classify(req.inputs as string[]);
-  else if (req.task === 'embed') results = (await pipeline.embed(req.inputs as string[])).map((v) => Array.from(v));
-  else results = await pipeline.similarity(req.pairs!);
+  if (req.task === 'classify') results = await pipeline.classify(req.inputs as string[], options);
+  else if (req.task === 'embed') results = (await pipeline.embed(req.inputs as string[], options)).map((v) => Array.from(v));
+  else results = await pipeline.similarity(req.pairs!, options);
   const done = performance.now();
   return {
     results,
-    model: modelDir,
+    model: modelName,
     timing: { inferenceMs: round(done - loadedAt), totalMs: round(done - started) },
   };
 }
@@ -146,12 +168,12 @@ function isHttpEvent(event: unknown): event is Record<string, any> {
   return typeof e.httpMethod === 'string' || typeof e.requestContext?.http?.method === 'string' || e.version === '2.0';
 }
 
-async function answerHttp(event: Record<string, any>): Promise<ApiResponse> {
+async function answerHttp(event: Record<string, any>, context: Context | undefined): Promise<ApiResponse> {
   const method = String(event.httpMethod ?? event.requestContext?.http?.method ?? 'POST').toUpperCase();
   if (method === 'GET') {
     try {
       const pipeline = await loaded();
-      return json(200, { model: modelDir, labels: pipeline.labels, tasks: ['classify', 'embed', 'similarity'] });
+      return json(200, { model: modelName, labels: pipeline.labels, tasks: ['classify', 'embed', 'similarity'] });
     } catch (err) {
       const { status, body } = errorBody(err);
       return json(status, body);
@@ -168,9 +190,7 @@ async function answerHttp(event: Record<string, any>): Promise<ApiResponse> {
   const raw = typeof event.body === 'string' ? event.body : '';
   // Measured before decoding, so an oversized body is refused without being copied.
   const size = event.isBase64Encoded ? Buffer.byteLength(raw, 'base64') : Buffer.byteLength(raw, 'utf8');
-  if (size > MAX_BODY_BYTES) {
-    return json(413, { error: { code: 'PAYLOAD_TOO_LARGE', message: `the body is over ${MAX_BODY_BYTES} bytes` } });
-  }
+  if (size > MAX_BODY_BYTES) return payloadTooLarge();
   const bytes = event.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
   let parsed: unknown;
   try {
@@ -179,17 +199,17 @@ async function answerHttp(event: Record<string, any>): Promise<ApiResponse> {
     return json(400, { error: { code: 'INVALID_JSON', message: 'the body is not valid JSON' } });
   }
   try {
-    return json(200, await answer(parsed));
+    return json(200, await answer(parsed, context));
   } catch (err) {
     const { status, body } = errorBody(err);
     return json(status, body);
   }
 }
 
-export async function handler(event: unknown, _context?: unknown): Promise<ApiResponse | Record<string, unknown>> {
-  if (isHttpEvent(event)) return answerHttp(event);
+export async function handler(event: unknown, context?: Context): Promise<ApiResponse | Record<string, unknown>> {
+  if (isHttpEvent(event)) return answerHttp(event, context);
   try {
-    return await answer(event);
+    return await answer(event, context);
   } catch (err) {
     return errorBody(err).body;
   }

@@ -11,12 +11,19 @@ import { Tokenizer } from '../tokenizer/index.js';
 export interface ModelConfig {
   id2label?: Record<string, string>;
   max_position_embeddings?: number;
-  /** sentence-transformers style pooling for encoders without a sentence_embedding output. */
-  pooling?: 'mean' | 'cls';
+  /**
+   * Pooling for encoders without a sentence_embedding output: one mode, or several whose vectors
+   * are concatenated in sentence-transformers' order (cls, max, mean, mean_sqrt_len). Read from
+   * config.json, else from a sentence-transformers folder's modules.json and its Pooling module.
+   */
+  pooling?: PoolingMode | PoolingMode[];
+  /** L2-normalise pooled vectors (config.json, or a Normalize module in modules.json). */
   normalize?: boolean;
   model_type?: string;
   [key: string]: unknown;
 }
+
+export type PoolingMode = 'mean' | 'cls' | 'max' | 'mean_sqrt_len';
 
 export interface ModelFolder {
   readonly dir: string;
@@ -61,11 +68,44 @@ export function loadTokenizer(dir: string): Tokenizer {
   return Tokenizer.fromVocab(readFileSync(vocab, 'utf8'), { lowercase });
 }
 
+/** Pooling and normalisation as a sentence-transformers folder declares them (modules.json). */
+function sentenceTransformersConfig(root: string): Pick<ModelConfig, 'pooling' | 'normalize'> {
+  const modulesPath = join(root, 'modules.json');
+  if (!existsSync(modulesPath)) return {};
+  const modules = readJson(modulesPath) as unknown;
+  if (!Array.isArray(modules)) throw new LambertError('INVALID_ARGUMENT', `${modulesPath} must be a JSON array of modules`);
+  const result: Pick<ModelConfig, 'pooling' | 'normalize'> = {};
+  for (const module of modules as { type?: unknown; path?: unknown }[]) {
+    const type = String(module?.type ?? '');
+    if (type.endsWith('.Normalize')) result.normalize = true;
+    if (type.endsWith('.Pooling')) {
+      const configPath = join(root, String(module.path ?? ''), 'config.json');
+      const pooling = existsSync(configPath) ? readJson(configPath) : {};
+      const modes: PoolingMode[] = [];
+      if (pooling.pooling_mode_cls_token === true) modes.push('cls');
+      if (pooling.pooling_mode_max_tokens === true) modes.push('max');
+      if (pooling.pooling_mode_mean_tokens === true) modes.push('mean');
+      if (pooling.pooling_mode_mean_sqrt_len_tokens === true) modes.push('mean_sqrt_len');
+      const other = Object.keys(pooling).filter((k) => k.startsWith('pooling_mode_') && pooling[k] === true && !KNOWN_POOLING_KEYS.has(k));
+      if (other.length > 0) throw new LambertError('INVALID_ARGUMENT', `${configPath}: pooling ${other.join(', ')} is not supported`);
+      if (modes.length > 0) result.pooling = modes.length === 1 ? modes[0] : modes;
+    }
+  }
+  return result;
+}
+
+const KNOWN_POOLING_KEYS = new Set([
+  'pooling_mode_cls_token',
+  'pooling_mode_max_tokens',
+  'pooling_mode_mean_tokens',
+  'pooling_mode_mean_sqrt_len_tokens',
+]);
+
 export async function loadModelFolder(dir: string, options: FolderOptions = {}): Promise<ModelFolder> {
   const root = resolve(dir);
   if (!existsSync(root)) throw new LambertError('INVALID_ARGUMENT', `model folder ${root} does not exist`);
   const configPath = join(root, 'config.json');
-  const config = (existsSync(configPath) ? readJson(configPath) : {}) as ModelConfig;
+  const config = { ...sentenceTransformersConfig(root), ...((existsSync(configPath) ? readJson(configPath) : {}) as ModelConfig) };
   const modelPath = findModelFile(root, options.quantized);
   const session = await InferenceSession.create(modelPath, options.session);
   return { dir: root, modelPath, config, tokenizer: loadTokenizer(root), session };

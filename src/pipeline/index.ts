@@ -7,7 +7,7 @@ import { cosineSimilarity } from '../metrics.js';
 import type { InferenceSession } from '../session.js';
 import { Tensor } from '../tensor.js';
 import type { Tokenizer } from '../tokenizer/index.js';
-import { loadModelFolder, type FolderOptions, type ModelConfig } from './folder.js';
+import { loadModelFolder, type FolderOptions, type ModelConfig, type PoolingMode } from './folder.js';
 
 export interface Classification {
   label: string;
@@ -21,6 +21,17 @@ export interface PipelineOptions {
   maxBatchSize?: number;
   /** Tokens per row including [CLS]/[SEP]; longer texts are truncated. Default: the model's position limit, at most 512. */
   maxLength?: number;
+}
+
+/** Per call. */
+export interface CallOptions {
+  /**
+   * Wall-clock time (Date.now() milliseconds) the call must finish by. Before each batch the
+   * pipeline estimates, from the batches before it, whether the next one would end past the
+   * deadline and if so stops with LambertError TIMEOUT, instead of being killed mid-way (as a
+   * Lambda function is when its time runs out, taking the container with it).
+   */
+  deadline?: number;
 }
 
 interface Encoded {
@@ -39,8 +50,8 @@ export class TextPipeline {
     readonly config: ModelConfig = {},
     options: PipelineOptions = {},
   ) {
-    this.maxBatchSize = Math.max(1, options.maxBatchSize ?? 32);
-    this.maxLength = options.maxLength ?? Math.min(config.max_position_embeddings ?? 512, 512);
+    this.maxBatchSize = positiveOption('maxBatchSize', options.maxBatchSize, 32);
+    this.maxLength = positiveOption('maxLength', options.maxLength, Math.min(config.max_position_embeddings ?? 512, 512));
   }
 
   static async fromFolder(dir: string, options: PipelineOptions & FolderOptions = {}): Promise<TextPipeline> {
@@ -55,13 +66,15 @@ export class TextPipeline {
       .map((k) => id2label[k]!);
   }
 
-  async classify(texts: string | string[]): Promise<Classification[]> {
+  async classify(texts: string | string[], options: CallOptions = {}): Promise<Classification[]> {
     const list = checkTexts(texts);
     const out: Classification[] = [];
+    const clock = new BatchClock(options.deadline, list.length);
     for (const batch of chunks(list, this.maxBatchSize)) {
+      clock.beforeBatch(batch.length);
       const outputs = await this.forward(this.tokenizer.encodeBatch(batch, { maxLength: this.maxLength }));
-      const logits = outputs.logits ?? Object.values(outputs)[0]!;
-      const width = logits.dims[logits.dims.length - 1]!;
+      const logits = classifierOutput(outputs, batch.length);
+      const width = logits.dims[1]!;
       const data = logits.data as Float32Array;
       for (let r = 0; r < batch.length; r++) out.push(this.toClassification(data.subarray(r * width, (r + 1) * width)));
     }
@@ -81,22 +94,24 @@ export class TextPipeline {
     return { label: name(best), score: probs[best]!, scores };
   }
 
-  async embed(texts: string | string[]): Promise<Float32Array[]> {
+  async embed(texts: string | string[], options: CallOptions = {}): Promise<Float32Array[]> {
     const list = checkTexts(texts);
     const out: Float32Array[] = [];
+    const clock = new BatchClock(options.deadline, list.length);
     for (const batch of chunks(list, this.maxBatchSize)) {
+      clock.beforeBatch(batch.length);
       const encoded = this.tokenizer.encodeBatch(batch, { maxLength: this.maxLength });
       out.push(...this.pool(await this.forward(encoded), encoded));
     }
     return out;
   }
 
-  async similarity(pairs: [string, string][]): Promise<number[]> {
+  async similarity(pairs: [string, string][], options: CallOptions = {}): Promise<number[]> {
     if (!Array.isArray(pairs) || pairs.some((p) => !Array.isArray(p) || p.length !== 2 || p.some((s) => typeof s !== 'string'))) {
       throw new LambertError('INVALID_INPUT', 'pairs must be an array of [string, string]');
     }
     const flat = pairs.flat();
-    const vectors = await this.embed(flat);
+    const vectors = await this.embed(flat, options);
     return pairs.map((_, i) => cosineSimilarity(vectors[2 * i]!, vectors[2 * i + 1]!));
   }
 
@@ -138,6 +153,20 @@ export class TextPipeline {
   }
 }
 
+/**
+ * The (batch, labels) scores of a classifier: its `logits` output, or its only output when that
+ * is one row per text. An encoder's hidden states or sentence embedding are not class scores.
+ */
+function classifierOutput(outputs: Record<string, Tensor>, rows: number): Tensor {
+  const all = Object.entries(outputs);
+  const logits = outputs.logits ?? (all.length === 1 && all[0]![0] !== 'sentence_embedding' ? all[0]![1] : undefined);
+  if (!logits || logits.dims.length !== 2 || logits.dims[0] !== rows || logits.type !== 'float32') {
+    const found = all.map(([name, t]) => `${name} ${t.type}[${t.dims.join(',')}]`).join(', ');
+    throw new LambertError('INVALID_ARGUMENT', `this model cannot classify: it has no (batch, labels) logits output (outputs: ${found})`);
+  }
+  return logits;
+}
+
 function intTensor(type: string, rows: number[][], batch: number, seq: number, name: string): Tensor {
   const flat = rows.flat();
   if (type === 'int64') return new Tensor('int64', BigInt64Array.from(flat, (v) => BigInt(v)), [batch, seq]);
@@ -145,12 +174,43 @@ function intTensor(type: string, rows: number[][], batch: number, seq: number, n
   throw new LambertError('INVALID_MODEL', `model input "${name}" has type ${type}; token inputs must be int64 or int32`);
 }
 
+function positiveOption(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < 1) throw new LambertError('INVALID_ARGUMENT', `${name} must be a positive integer, got ${String(value)}`);
+  return value;
+}
+
 function checkTexts(texts: string | string[]): string[] {
   const list = typeof texts === 'string' ? [texts] : texts;
-  if (!Array.isArray(list) || list.length === 0 || list.some((t) => typeof t !== 'string')) {
-    throw new LambertError('INVALID_INPUT', 'inputs must be a string or a non-empty array of strings');
+  if (!Array.isArray(list) || list.some((t) => typeof t !== 'string')) {
+    throw new LambertError('INVALID_INPUT', 'inputs must be a string or an array of strings');
   }
   return list;
+}
+
+/** Deadline bookkeeping over a call's batches: rows done so far and the time they took. */
+class BatchClock {
+  private readonly started = Date.now();
+  private rowsDone = 0;
+
+  constructor(
+    private readonly deadline: number | undefined,
+    private readonly rows: number,
+  ) {}
+
+  beforeBatch(rows: number): void {
+    if (this.deadline === undefined) return;
+    const now = Date.now();
+    // The first batch has nothing to go by: it runs if the deadline has not already passed.
+    const perRow = this.rowsDone === 0 ? 0 : (now - this.started) / this.rowsDone;
+    if (now + perRow * rows > this.deadline) {
+      throw new LambertError(
+        'TIMEOUT',
+        `stopped after ${this.rowsDone} of ${this.rows} texts: at ${perRow.toFixed(1)} ms per text the next ${rows} would end past the deadline`,
+      );
+    }
+    this.rowsDone += rows;
+  }
 }
 
 function* chunks<T>(list: T[], size: number): Generator<T[]> {
@@ -165,27 +225,38 @@ export function softmax(logits: ArrayLike<number>): number[] {
   return exps.map((e) => e / sum);
 }
 
-function poolHidden(hidden: Tensor, mask: number[][], pooling: 'mean' | 'cls'): Float32Array[] {
+/** One vector per row from (rows, seq, width) hidden states, as sentence-transformers' Pooling does. */
+function poolHidden(hidden: Tensor, mask: number[][], pooling: PoolingMode | PoolingMode[]): Float32Array[] {
   const [rows, seq, width] = hidden.dims as [number, number, number];
   const data = hidden.data as Float32Array;
+  const modes = Array.isArray(pooling) ? pooling : [pooling];
   return Array.from({ length: rows }, (_, r) => {
-    const out = new Float32Array(width);
-    if (pooling === 'cls') {
-      out.set(data.subarray(r * seq * width, r * seq * width + width));
-      return out;
-    }
-    let count = 0;
-    for (let t = 0; t < seq; t++) {
-      if (!mask[r]![t]) continue;
-      count++;
-      const base = (r * seq + t) * width;
-      for (let k = 0; k < width; k++) out[k]! += data[base + k]!;
-    }
-    // sentence-transformers clamps the token count at 1e-9 so empty rows give zeros, not NaN.
-    const scale = 1 / Math.max(count, 1e-9);
-    for (let k = 0; k < width; k++) out[k]! *= scale;
+    const out = new Float32Array(width * modes.length);
+    modes.forEach((mode, m) => poolRow(data, r, seq, width, mask[r]!, mode, out.subarray(m * width, (m + 1) * width)));
     return out;
   });
+}
+
+function poolRow(data: Float32Array, r: number, seq: number, width: number, mask: readonly number[], mode: PoolingMode, out: Float32Array): void {
+  if (mode === 'cls') {
+    out.set(data.subarray(r * seq * width, r * seq * width + width));
+    return;
+  }
+  // sentence-transformers sets masked tokens to -1e9 before the max.
+  if (mode === 'max') out.fill(-1e9);
+  let count = 0;
+  for (let t = 0; t < seq; t++) {
+    if (!mask[t]) continue;
+    count++;
+    const base = (r * seq + t) * width;
+    if (mode === 'max') for (let k = 0; k < width; k++) out[k] = Math.max(out[k]!, data[base + k]!);
+    else for (let k = 0; k < width; k++) out[k]! += data[base + k]!;
+  }
+  if (mode === 'max') return;
+  // sentence-transformers clamps the token count at 1e-9 so empty rows give zeros, not NaN.
+  const clamped = Math.max(count, 1e-9);
+  const scale = 1 / (mode === 'mean' ? clamped : Math.sqrt(clamped));
+  for (let k = 0; k < width; k++) out[k]! *= scale;
 }
 
 function normalize(v: Float32Array): void {
