@@ -73,21 +73,23 @@ export function attentionKernels(gemm: GemmKernels) {
 
   /**
    * In-place softmax of each (rows, cols) row of scores (+ mask (cols), broadcast over rows).
-   * Score + mask is formed in float64: rounding it to float32 first would quantise scores to the
-   * mask's ulp (≈ 1e−3 next to −10000) and visibly skew rows whose keys are all masked.
+   * Score + mask is rounded to float32, as it is when the graph adds the mask as its own tensor
+   * (and as onnxruntime's Attention does): next to −10000 that quantises scores to ~1e−3, which
+   * visibly flattens rows whose keys are all masked — onnxruntime's result, so lambert's too.
    */
   function softmaxRows(x: Float32Array, rows: number, cols: number, mask: Float32Array | null, maskStart: number): void {
     for (let r = 0; r < rows; r++) {
       const row = r * cols;
+      if (mask !== null) for (let t = 0; t < cols; t++) x[row + t] += mask[maskStart + t];
       let max = -Infinity;
       for (let t = 0; t < cols; t++) {
-        const e = x[row + t] + (mask === null ? 0 : mask[maskStart + t]);
+        const e = x[row + t];
         // Once max is NaN no comparison replaces it, so NaN reaches the whole row.
         if (e > max || e !== e) max = e;
       }
       let sum = 0;
       for (let t = 0; t < cols; t++) {
-        const e = Math.exp(x[row + t] + (mask === null ? 0 : mask[maskStart + t]) - max);
+        const e = Math.exp(x[row + t] - max);
         x[row + t] = e;
         sum += e;
       }
@@ -190,7 +192,8 @@ export function attentionReference(
             dot +=
               q[qOff + (b * seqQ + s) * qStride + h * headDim + d] * k[kOff + (b * seqK + t) * kStride + h * headDim + d];
           }
-          scores.push(scale * dot + (mask === null ? 0 : mask[maskOff + b * maskStride + t]));
+          // The scores leave their GEMM as float32, and the masked sum is a float32 tensor too.
+          scores.push(Math.fround(Math.fround(scale * dot) + (mask === null ? 0 : mask[maskOff + b * maskStride + t])));
         }
         const max = scores.reduce((m, x) => Math.max(m, x), -Infinity);
         const weights = scores.map((x) => Math.exp(x - max));

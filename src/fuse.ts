@@ -119,7 +119,9 @@ function fusePass(graph: Graph, nodes: GraphNode[], match: (node: GraphNode, ind
     const rewrite = match(node, index);
     if (!rewrite || rewrite.chain.some((n) => removed.has(n))) continue;
     for (const n of rewrite.chain) removed.add(n);
-    replacement.set(rewrite.chain[rewrite.chain.length - 1]!, rewrite.fused);
+    // The chain in graph order, for the planner to fall back on.
+    const unfused = nodes.filter((n) => rewrite.chain.includes(n));
+    replacement.set(rewrite.chain[rewrite.chain.length - 1]!, { ...rewrite.fused, unfused });
   }
   return nodes.flatMap((n) => (replacement.has(n) ? [replacement.get(n)!] : removed.has(n) ? [] : [n]));
 }

@@ -20,6 +20,11 @@ export interface ValueDecl {
 
 export interface GraphNode extends NodeInfo {
   readonly def: OpDefinition;
+  /**
+   * For a node src/fuse.ts made: the nodes it replaced, in order. The planner runs them instead
+   * when the fused op rejects the actual shapes (a broadcast the fused kernel does not take).
+   */
+  readonly unfused?: readonly GraphNode[];
 }
 
 export interface GraphOutput extends ValueDecl {
@@ -199,6 +204,7 @@ function buildGraph(model: onnx.ModelProto, options: LoadOptions): Graph {
 
   // Values renamed away by removing Identity/Dropout: alias → the value it copies.
   const alias = new Map<string, string>();
+  const aliasOwners = new Map<string, string>();
   const resolveName = (name: string): string => {
     let current = name;
     for (let hops = 0; alias.has(current); hops++) {
@@ -215,6 +221,8 @@ function buildGraph(model: onnx.ModelProto, options: LoadOptions): Graph {
   };
 
   const unsupported = new Set<string>();
+  /** Values of unsupported types; reported with the unsupported ops, in one error. */
+  const typeProblems = new Set<string>();
   const kept: { proto: onnx.INodeProto; node: Omit<GraphNode, 'def'> & { def: OpDefinition | undefined } }[] = [];
   const producers = new Map<string, string>();
   const claimOutput = (output: string, owner: string) => {
@@ -234,32 +242,48 @@ function buildGraph(model: onnx.ModelProto, options: LoadOptions): Graph {
     const name = proto.name || `${opType}_${index}`;
     const domain = normalizeDomain(proto.domain);
     const owner = describeNode({ name, opType });
+    const opset = opsets.get(domain);
+    // The 'lambert' domain holds the fusion pass's own ops, whose contracts only it checks.
+    const internal = domain === INTERNAL_DOMAIN;
+    const folded = domain === '' && (opType === 'Constant' || opType === 'Identity');
+    const def = opset === undefined || internal || folded ? undefined : findOp(domain, opType, opset);
     const attrMap = new Map<string, AttributeValue>();
-    for (const attr of proto.attribute ?? []) {
-      if (attr.refAttrName) throw new LambertError('INVALID_MODEL', `${owner}: attribute references are only valid inside functions`);
-      attrMap.set(attr.name ?? '', attributeValue(attr, owner, decode));
+    let attrsDecoded = true;
+    try {
+      for (const attr of proto.attribute ?? []) {
+        if (attr.refAttrName) throw new LambertError('INVALID_MODEL', `${owner}: attribute references are only valid inside functions`);
+        attrMap.set(attr.name ?? '', attributeValue(attr, owner, decode));
+      }
+    } catch (err) {
+      if (!(err instanceof LambertError) || (err.code !== 'UNSUPPORTED_OP' && err.code !== 'UNSUPPORTED_TYPE')) throw err;
+      // An unsupported op's attributes (an If's GRAPH, say) are moot: the op itself is listed below.
+      if (def || folded) (err.code === 'UNSUPPORTED_OP' ? unsupported : typeProblems).add(err.message);
+      attrsDecoded = false;
     }
     const attrs = new Attributes(attrMap, { name, opType });
     const outputs = [...(proto.output ?? [])];
     const inputs = [...(proto.input ?? [])];
-    const opset = opsets.get(domain);
 
     if (domain === '' && opType === 'Constant') {
       if (outputs.length !== 1 || !outputs[0]) throw new LambertError('INVALID_MODEL', `${owner}: needs one output`);
       claimOutput(outputs[0], owner);
-      initializers.set(outputs[0], constantValue(proto, attrs));
+      if (!attrsDecoded) return;
+      try {
+        initializers.set(outputs[0], constantValue(proto, attrs));
+      } catch (err) {
+        if (!(err instanceof LambertError) || err.code !== 'UNSUPPORTED_TYPE') throw err;
+        typeProblems.add(err.message);
+      }
       return;
     }
-    if (domain === '' && (opType === 'Identity' || isRemovableDropout(opType, inputs, outputs, usedAnywhere, attrs))) {
+    if (domain === '' && (opType === 'Identity' || (attrsDecoded && isRemovableDropout(opType, inputs, outputs, usedAnywhere, attrs)))) {
       if (!inputs[0] || !outputs[0]) throw new LambertError('INVALID_MODEL', `${owner}: needs an input and an output`);
       claimOutput(outputs[0], owner);
       alias.set(outputs[0], inputs[0]);
+      aliasOwners.set(outputs[0], owner);
       return;
     }
     for (const output of outputs) claimOutput(output, owner);
-    // The 'lambert' domain holds the fusion pass's own ops, whose contracts only it checks.
-    const internal = domain === INTERNAL_DOMAIN;
-    const def = opset === undefined || internal ? undefined : findOp(domain, opType, opset);
     if (!def) {
       const known = supportedOpsets(domain, opType);
       const domainLabel = domain || 'ai.onnx';
@@ -271,6 +295,7 @@ function buildGraph(model: onnx.ModelProto, options: LoadOptions): Graph {
             : `${domainLabel}::${opType} at opset ${opset}${known ? ` (supported: ${known})` : ''}`,
       );
     }
+    if (!def || !attrsDecoded) return;
     kept.push({
       proto,
       node: { name, opType, domain, opset: opset ?? 0, attrs, inputs, outputs, cache: new Map(), def },
@@ -278,7 +303,18 @@ function buildGraph(model: onnx.ModelProto, options: LoadOptions): Graph {
   });
 
   if (unsupported.size > 0) {
-    throw new LambertError('UNSUPPORTED_OP', `unsupported operators: ${[...unsupported].sort().join(', ')}`);
+    const all = [...unsupported].sort().join(', ');
+    const types = typeProblems.size > 0 ? `; also: ${[...typeProblems].join('; ')}` : '';
+    throw new LambertError('UNSUPPORTED_OP', `unsupported operators: ${all}${types}`);
+  }
+  if (typeProblems.size > 0) throw new LambertError('UNSUPPORTED_TYPE', [...typeProblems].join('; '));
+
+  // A copy whose result nobody reads must still copy something that exists.
+  for (const [output, input] of alias) {
+    const source = resolveName(input);
+    if (!producers.has(source) && !initializers.has(source) && !seenInputs.has(source) && !alias.has(source)) {
+      throw new LambertError('INVALID_MODEL', `${aliasOwners.get(output)}: input "${input}" is not defined by any node, initializer or graph input`);
+    }
   }
 
   const resolvedNodes: GraphNode[] = kept.map(({ node }) => ({

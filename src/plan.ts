@@ -97,7 +97,8 @@ export function checkedBytes(node: GraphNode, what: string, dtype: DType, dims: 
   }
   const bytes = sizeOf(dims) * bytesPerElement(dtype);
   if (!Number.isSafeInteger(bytes)) {
-    throw new LambertError('INVALID_MODEL', `${describeNode(node)}: ${what} ${dtype}${formatShape(dims)} has too many elements`);
+    // Beyond 2^53 bytes is beyond any memory bound: the same limit as a merely huge tensor.
+    throw new LambertError('RESOURCE_LIMIT', `${describeNode(node)}: ${what} ${dtype}${formatShape(dims)} has too many elements`);
   }
   return bytes;
 }
@@ -148,10 +149,26 @@ export function buildPlan(graph: Graph, feeds: ReadonlyMap<string, InputSpec>, o
   }
   const feedShapes = () =>
     [...feeds].map(([name, spec]) => `"${name}" ${spec.dtype}${formatShape(spec.dims)}`).join(', ') || '(none)';
-  // An op rejecting shapes that came from variable-shape feeds is rejecting the caller's inputs.
-  const nodeError = (node: GraphNode, fromVariable: boolean, inputs: readonly (ValueMeta | Tensor | undefined)[], err: unknown) => {
+  // An op rejecting shapes that came from variable-shape feeds is rejecting the caller's inputs
+  // — unless it rejects the node whatever the shapes (a dtype mismatch, a bad attribute): asked
+  // again with every shape and shape-derived value unknown, infer still throwing says so.
+  const independentOfShapes = (node: GraphNode, inSlots: readonly number[]): boolean => {
+    const blind = inSlots.map((slot) => {
+      if (slot < 0) return undefined;
+      const meta = metas[slot]!;
+      return variable[slot] ? { dtype: meta.dtype, shape: null } : meta;
+    });
+    try {
+      node.def.infer(node, blind);
+      return false;
+    } catch (err) {
+      return err instanceof LambertError && err.code === 'INVALID_MODEL';
+    }
+  };
+  const nodeError = (node: GraphNode, fromVariable: boolean, inputs: readonly (ValueMeta | Tensor | undefined)[], err: unknown, inSlots?: readonly number[]) => {
     const wrapped = asNodeError(node, inputs, err);
     if (!fromVariable || !['INVALID_MODEL', 'INVALID_INPUT', 'RESOURCE_LIMIT'].includes(wrapped.code)) return wrapped;
+    if (wrapped.code === 'INVALID_MODEL' && inSlots && independentOfShapes(node, inSlots)) return wrapped;
     const code = wrapped.code === 'RESOURCE_LIMIT' ? 'RESOURCE_LIMIT' : 'INVALID_INPUT';
     return new LambertError(code, `the model cannot run on inputs ${feedShapes()}: ${wrapped.message}`, { cause: wrapped });
   };
@@ -159,7 +176,10 @@ export function buildPlan(graph: Graph, feeds: ReadonlyMap<string, InputSpec>, o
   const folding = new BudgetAllocator(limit);
   const drafts: StepDraft[] = [];
   let foldedNodes = 0;
-  for (const node of graph.nodes) {
+  // A fused node whose op rejects these shapes gives way to the nodes it replaced.
+  const queue = [...graph.nodes];
+  for (let q = 0; q < queue.length; q++) {
+    const node = queue[q]!;
     const inSlots = node.inputs.map((name) => {
       if (!name) return -1;
       const slot = slotOf.get(name);
@@ -172,7 +192,11 @@ export function buildPlan(graph: Graph, feeds: ReadonlyMap<string, InputSpec>, o
     try {
       outMetas = node.def.infer(node, inMetas);
     } catch (err) {
-      throw nodeError(node, fromVariable, inMetas, err);
+      if (node.unfused && err instanceof LambertError) {
+        queue.splice(q + 1, 0, ...node.unfused);
+        continue;
+      }
+      throw nodeError(node, fromVariable, inMetas, err, inSlots);
     }
     checkOutputCount(node, outMetas);
     try {

@@ -116,8 +116,11 @@ describe('graph fusions', () => {
     ];
     const lnConstants = [scalar('two', 2), scalar('eps', 1e-12), gamma, beta];
 
-    function model(node: onnx.INodeProto[], initializer: onnx.ITensorProto[], opset = 14, outputs = ['y']): Uint8Array {
-      const input = ['x', 'r'].map((name) => ({ name, type: { tensorType: { elemType: FLOAT, shape: { dim: [{ dimValue: 2 }, { dimValue: 3 }, { dimValue: H }] } } } }));
+    function model(node: onnx.INodeProto[], initializer: onnx.ITensorProto[], opset = 14, outputs = ['y'], rDims = [2, 3, H]): Uint8Array {
+      const input = (['x', 'r'] as const).map((name) => {
+        const dims = name === 'x' ? [2, 3, H] : rDims;
+        return { name, type: { tensorType: { elemType: FLOAT, shape: { dim: dims.map((d) => ({ dimValue: d })) } } } };
+      });
       const used = new Set(node.flatMap((n) => n.input ?? []));
       return onnx.ModelProto.encode({
         irVersion: 8,
@@ -137,7 +140,12 @@ describe('graph fusions', () => {
       const plain = await InferenceSession.create(bytes, { graphOptimizationLevel: 'disabled' });
       const fused = await InferenceSession.create(bytes);
       const values = Float32Array.from({ length: 2 * 3 * H }, (_, i) => Math.sin(i * 1.7) * 3);
-      const feeds = Object.fromEntries(plain.inputMetadata.map((m, j) => [m.name, new Tensor(values.map((v) => v + j), [2, 3, H])]));
+      const feeds = Object.fromEntries(
+        plain.inputMetadata.map((m, j) => {
+          const dims = m.dims as number[];
+          return [m.name, new Tensor(values.slice(0, dims.reduce((a, b) => a * b, 1)).map((v) => v + j), dims)];
+        }),
+      );
       const [a, b] = [await plain.run(feeds), await fused.run(feeds)];
       for (const name of plain.outputNames) expect(mismatch(b[name]!, a[name]!, { atol: 1e-5, rtol: 0 }), name).toBeUndefined();
       return fused.graph.nodes.map((n) => n.opType);
@@ -183,6 +191,17 @@ describe('graph fusions', () => {
         expect(await fusedOps(residual)).toEqual(['SkipLayerNormalization']);
       });
     }
+
+    it('falls back to the nodes a fusion replaced when the fused op rejects the actual shapes', async () => {
+      // BiasGelu takes a bias along the last axis only; Add broadcasts a one-element one too.
+      const scalarBias = model([{ opType: 'Add', input: ['x', 'bias'], output: ['xb'] }, ...geluTail('xb')], [...geluConstants, vector('bias', [0.5])]);
+      expect(await fusedOps(scalarBias)).toEqual(['BiasGelu']);
+      // SkipLayerNormalization takes a skip of the input's shape; Add broadcasts (3, H), (H) and (2, 3, 1) as well.
+      for (const rDims of [[3, H], [H], [2, 3, 1], [1, 3, H]]) {
+        const residual = model([{ opType: 'Add', input: ['x', 'r'], output: ['sum'] }, ...layerNorm(14, 'sum')], lnConstants, 14, ['y'], rDims);
+        expect(await fusedOps(residual), `skip ${rDims.join('x')}`).toEqual(['SkipLayerNormalization']);
+      }
+    });
 
     describe('attention core', () => {
       // Q, K, V (B, S, heads·D) = (2, 3, 2·2), split into heads; an int64 key-padding mask (B, S).

@@ -14,6 +14,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { LambertError, type LambertErrorCode } from '../src/errors.js';
 import { runModel } from '../src/runModel.js';
 import { InferenceSession } from '../src/session.js';
+import { onnx } from '../src/proto.js';
 import { Tensor } from '../src/tensor.js';
 import { FLAWS } from './fuzz/cases.js';
 import { flawModel } from './fuzz/fuzz.js';
@@ -66,6 +67,42 @@ const x = valueInfo('x', DataType.FLOAT, [2, 3]);
 const singleOp = (graph: Graph, opset = 13) => encodeModel(model({ name: 'g', input: [], output: [], initializer: [], node: [], ...graph }, opset));
 
 describe('loading', () => {
+  it('lists every unsupported op in one error, even behind attributes it cannot read', () => {
+    const y = valueInfo('y', DataType.FLOAT, null);
+    const graphAttr = { name: 'then_branch', type: onnx.AttributeProto.AttributeType.GRAPH, g: { name: 'then' } };
+    const half = { name: 'value', type: onnx.AttributeProto.AttributeType.TENSOR, t: { dims: [1], dataType: DataType.FLOAT16, rawData: new Uint8Array(2) } };
+    const bytes = singleOp({
+      input: [x, valueInfo('c', DataType.BOOL, [])],
+      output: [y, valueInfo('z', DataType.FLOAT, null), valueInfo('h', DataType.FLOAT16, null)],
+      node: [node('If', ['c'], ['z'], [graphAttr]), node('NonMaxSuppression', ['x'], ['y']), node('Constant', [], ['h'], [half])],
+    });
+    const err = errorOf(() => InferenceSession.createSync(bytes));
+    expect(err.code).toBe('UNSUPPORTED_OP');
+    expect(err.message).toMatch(/ai\.onnx::NonMaxSuppression/);
+    expect(err.message).toMatch(/ai\.onnx::If/);
+    expect(err.message).toMatch(/FLOAT16/);
+  });
+
+  it('rejects an Identity of an undefined value even when nothing reads its result', () => {
+    const bytes = singleOp({
+      input: [x],
+      output: [valueInfo('y', DataType.FLOAT, null)],
+      node: [node('Relu', ['x'], ['y']), node('Identity', ['nope'], ['unused'])],
+    });
+    expect(errorOf(() => InferenceSession.createSync(bytes)).message).toMatch(/"nope" is not defined/);
+  });
+
+  it("blames the model, not the caller, for a dtype clash that no input shape could fix", async () => {
+    const bytes = singleOp({
+      input: [valueInfo('x', DataType.FLOAT, ['batch', 3])],
+      output: [valueInfo('y', DataType.FLOAT, null)],
+      initializer: [int64Tensor('k', [3], [1, 2, 3])],
+      node: [node('Add', ['x', 'k'], ['y'])],
+    });
+    const session = InferenceSession.createSync(bytes);
+    await expect(session.run({ x: new Tensor('float32', new Float32Array(6), [2, 3]) })).rejects.toMatchObject({ code: 'INVALID_MODEL' });
+  });
+
   it('bounds the model tensors by maxMemoryBytes', () => {
     const bytes = singleOp({
       input: [x],

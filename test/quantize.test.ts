@@ -104,6 +104,24 @@ describe('quantizeModel on small graphs', () => {
     expect(decode(bytes).metadataProps).toEqual([expect.objectContaining({ key: 'kept', value: 'yes' })]);
   });
 
+  it('raises an older opset to 11 only when no op changed its signature on the way', () => {
+    const raised = decode(quantizeModel(tinyModel([[1, -2], [0.5, 4]], { opset: 10 })).bytes);
+    expect(Number(raised.opsetImport!.find((o) => !o.domain)!.version)).toBe(11);
+    // A Clip-6 with min/max attributes would read as a Clip-11 that ignores them.
+    const model = decode(tinyModel([[1, -2], [0.5, 4]], { opset: 10 }));
+    model.graph!.node!.push(
+      onnx.NodeProto.create({
+        opType: 'Clip',
+        name: 'clip',
+        input: ['Y'],
+        output: ['Yc'],
+        attribute: [{ name: 'min', type: onnx.AttributeProto.AttributeType.FLOAT, f: 0 }],
+      }),
+    );
+    model.graph!.output![0]!.name = 'Yc';
+    expect(() => quantizeModel(onnx.ModelProto.encode(model).finish())).toThrow(/opset 10 and uses Clip \(changed at opset 11\)/);
+  });
+
   it('rounds halves to even on the float32 quotient and clips symmetric, as numpy does', () => {
     // max |w| = 127 → scale exactly 1, so w / scale = w.
     const { bytes } = quantizeModel(tinyModel([[127, 0.5, 1.5, 2.5], [-0.5, -1.5, -2.5, -127]]));

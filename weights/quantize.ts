@@ -278,9 +278,40 @@ function referencedNames(graph: GraphProto, into = new Set<string>()): Set<strin
   return into;
 }
 
+/**
+ * ai.onnx ops whose inputs or attributes changed incompatibly between an older opset and
+ * MIN_OPSET, with the opset that changed them: a model using them cannot simply be relabelled.
+ */
+const CHANGED_BY_MIN_OPSET: Record<string, number> = { Clip: 11, Pad: 11, Resize: 11, Slice: 10, TopK: 10, Upsample: 10 };
+
 function raiseOpset(model: onnx.ModelProto): void {
   const imports = (model.opsetImport ??= []);
   const main = imports.find((o) => !o.domain || o.domain === 'ai.onnx');
-  if (!main) imports.push(onnx.OperatorSetIdProto.create({ domain: '', version: MIN_OPSET }));
-  else if (toSafeNumber(main.version, 'ai.onnx opset') < MIN_OPSET) main.version = MIN_OPSET;
+  if (!main) {
+    imports.push(onnx.OperatorSetIdProto.create({ domain: '', version: MIN_OPSET }));
+    return;
+  }
+  const opset = toSafeNumber(main.version, 'ai.onnx opset');
+  if (opset >= MIN_OPSET) return;
+  // Relabelling would leave, say, Clip's min/max attributes in a Clip-11 that takes them as inputs.
+  const changed = new Set<string>();
+  const visit = (graph: GraphProto) => {
+    for (const node of graph.node ?? []) {
+      const since = (!node.domain || node.domain === 'ai.onnx') && CHANGED_BY_MIN_OPSET[node.opType ?? ''];
+      if (since && opset < since) changed.add(`${node.opType} (changed at opset ${since})`);
+      for (const attr of node.attribute ?? []) {
+        if (attr.g) visit(attr.g);
+        for (const g of attr.graphs ?? []) visit(g);
+      }
+    }
+  };
+  visit(model.graph!);
+  if (changed.size > 0) {
+    throw new LambertError(
+      'INVALID_ARGUMENT',
+      `quantization needs ai.onnx opset ${MIN_OPSET} (DynamicQuantizeLinear) but this model is at opset ${opset} and uses ` +
+        `${[...changed].join(', ')}; convert it first, e.g. onnx.version_converter.convert_version(model, ${MIN_OPSET})`,
+    );
+  }
+  main.version = MIN_OPSET;
 }

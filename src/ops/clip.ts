@@ -62,6 +62,10 @@ export const Clip: OpDefinition = {
     const x = need(node, inputs, 0);
     checkType(node, x.dtype, node.opset >= 12 ? NUMERIC : FLOATS);
     if (node.opset >= 11) {
+      for (const name of ['min', 'max']) {
+        // An opset-10 Clip bumped to 11 without conversion: onnxruntime refuses it, and ignoring them would not clip.
+        if (node.attrs.has(name)) fail(node, `attribute "${name}" is not allowed at opset ${node.opset}: since opset 11 min and max are inputs 1 and 2`);
+      }
       for (const [i, name] of [[1, 'min'], [2, 'max']] as const) {
         const bound = inputs[i];
         if (!bound) continue;

@@ -237,6 +237,8 @@ export function intsArg(
   since: number,
 ): number[] | undefined | null {
   if (node.opset < since) return node.attrs.has(name) ? node.attrs.ints(name) : undefined;
+  // onnxruntime refuses such a model; ignoring the attribute would silently compute something else.
+  if (node.attrs.has(name)) fail(node, `attribute "${name}" is not allowed at opset ${node.opset}: since opset ${since} it is input ${index}`);
   const input = inputs[index];
   if (!input) return undefined;
   if (input instanceof Tensor) return toNumbers(input);

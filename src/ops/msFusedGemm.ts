@@ -3,6 +3,9 @@ import { Attributes, type AttributeValue } from '../attributes.js';
 import { LambertError, describeNode } from '../errors.js';
 import { allocate, sizeOf, Tensor, type DType } from '../tensor.js';
 import { Gemm } from './gemm.js';
+import { Elu } from './elu.js';
+import { HardSigmoid } from './hardSigmoid.js';
+import { LeakyRelu } from './leakyRelu.js';
 import { Relu } from './relu.js';
 import { Sigmoid } from './sigmoid.js';
 import { Tanh } from './tanh.js';
@@ -10,7 +13,7 @@ import type { NodeInfo, OpDefinition, OutputAllocator } from './types.js';
 import { fail } from './util.js';
 
 /** The ai.onnx activations FusedGemm applies, by its `activation` attribute. */
-const ACTIVATIONS: Readonly<Record<string, OpDefinition>> = { Relu, Sigmoid, Tanh };
+const ACTIVATIONS: Readonly<Record<string, OpDefinition>> = { Elu, HardSigmoid, LeakyRelu, Relu, Sigmoid, Tanh };
 
 /** The ai.onnx opset whose Gemm (optional C, C broadcast) and activations FusedGemm fuses. */
 const FUSED_OPSET = 13;

@@ -8,24 +8,34 @@ import { Abs } from './abs.js';
 import { Add } from './add.js';
 import { And } from './and.js';
 import { Cast } from './cast.js';
+import { Ceil } from './ceil.js';
 import { Clip } from './clip.js';
+import { Cos } from './cos.js';
 import { Div } from './div.js';
 import { Dropout } from './dropout.js';
+import { Elu } from './elu.js';
 import { Equal } from './equal.js';
 import { Erf } from './erf.js';
 import { Exp } from './exp.js';
+import { Floor } from './floor.js';
 import { Greater } from './greater.js';
 import { GreaterOrEqual } from './greaterOrEqual.js';
+import { HardSigmoid } from './hardSigmoid.js';
+import { LeakyRelu } from './leakyRelu.js';
 import { Identity } from './identity.js';
 import { Less } from './less.js';
 import { LessOrEqual } from './lessOrEqual.js';
 import { Log } from './log.js';
+import { Max } from './max.js';
+import { Min } from './min.js';
 import { Mul } from './mul.js';
 import { Neg } from './neg.js';
 import { Not } from './not.js';
 import { Or } from './or.js';
 import { Pow } from './pow.js';
+import { Reciprocal } from './reciprocal.js';
 import { Relu } from './relu.js';
+import { Round } from './round.js';
 import { Sigmoid } from './sigmoid.js';
 import { Sqrt } from './sqrt.js';
 import { Sub } from './sub.js';
@@ -94,24 +104,34 @@ const definitions: readonly OpDefinition<any>[] = [
   Add,
   And,
   Cast,
+  Ceil,
   Clip,
+  Cos,
   Div,
   Dropout,
+  Elu,
   Equal,
   Erf,
   Exp,
+  Floor,
   Greater,
   GreaterOrEqual,
+  HardSigmoid,
+  LeakyRelu,
   Identity,
   Less,
   LessOrEqual,
   Log,
+  Max,
+  Min,
   Mul,
   Neg,
   Not,
   Or,
   Pow,
+  Reciprocal,
   Relu,
+  Round,
   Sigmoid,
   Sqrt,
   Sub,
