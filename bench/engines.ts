@@ -47,14 +47,19 @@ function asFloat32(data: unknown): Float32Array {
   throw new Error(`expected float32 output, got ${(data as object)?.constructor?.name}`);
 }
 
-async function createLambert(modelPath: string, feeds: Feeds): Promise<Engine> {
-  const session = await InferenceSession.create(modelPath);
+/** The feeds as lambert tensors, by input name. */
+export function lambertInputs(feeds: Feeds): Record<string, Tensor> {
   const dims = [feeds.batch, feeds.seq];
-  const inputs = {
+  return {
     input_ids: new Tensor('int64', feeds.inputIds, dims),
     attention_mask: new Tensor('int64', feeds.attentionMask, dims),
     token_type_ids: new Tensor('int64', feeds.tokenTypeIds, dims),
   };
+}
+
+async function createLambert(modelPath: string, feeds: Feeds): Promise<Engine> {
+  const session = await InferenceSession.create(modelPath);
+  const inputs = lambertInputs(feeds);
   return {
     name: 'lambert',
     async run() {

@@ -5,8 +5,7 @@
  * between. Needs `--expose-gc` (bench/run.mjs passes it).
  */
 import { InferenceSession } from '../src/session.js';
-import { Tensor } from '../src/tensor.js';
-import { makeFeeds } from './engines.js';
+import { lambertInputs, makeFeeds } from './engines.js';
 import { fullSizeModel } from './models.js';
 import type { ModelSpec } from './model.js';
 
@@ -40,13 +39,7 @@ export async function benchHeap(
   opts: { batch: number; seq: number; warmup: number; runs: number },
   log: (line: string) => void,
 ): Promise<HeapResult> {
-  const feeds = makeFeeds(opts.batch, opts.seq);
-  const dims = [opts.batch, opts.seq];
-  const inputs = {
-    input_ids: new Tensor('int64', feeds.inputIds, dims),
-    attention_mask: new Tensor('int64', feeds.attentionMask, dims),
-    token_type_ids: new Tensor('int64', feeds.tokenTypeIds, dims),
-  };
+  const inputs = lambertInputs(makeFeeds(opts.batch, opts.seq));
   const session = await InferenceSession.create(fullSizeModel(spec.name, spec.precision));
   for (let i = 0; i < opts.warmup; i++) session.runSync(inputs);
 

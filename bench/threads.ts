@@ -5,8 +5,7 @@
  */
 import { loadavg } from 'node:os';
 import { InferenceSession } from '../src/session.js';
-import { Tensor } from '../src/tensor.js';
-import { makeFeeds, maxAbsDiff } from './engines.js';
+import { lambertInputs, makeFeeds, maxAbsDiff } from './engines.js';
 import { fullSizeModel } from './models.js';
 import type { ModelSpec } from './model.js';
 
@@ -35,13 +34,7 @@ export async function benchThreads(
   log: (line: string) => void,
 ): Promise<ThreadsResult> {
   const path = fullSizeModel(spec.name, spec.precision);
-  const feeds = makeFeeds(opts.batch, opts.seq);
-  const dims = [opts.batch, opts.seq];
-  const inputs = {
-    input_ids: new Tensor('int64', feeds.inputIds, dims),
-    attention_mask: new Tensor('int64', feeds.attentionMask, dims),
-    token_type_ids: new Tensor('int64', feeds.tokenTypeIds, dims),
-  };
+  const inputs = lambertInputs(makeFeeds(opts.batch, opts.seq));
   const sessions = [await InferenceSession.create(path), await InferenceSession.create(path, { intraOpNumThreads: 2 })];
   try {
     const run = (s: InferenceSession) =>

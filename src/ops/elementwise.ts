@@ -316,6 +316,41 @@ export function unaryOp(opType: string, versions: [number, number], types: Types
   };
 }
 
+/**
+ * A float32/float64 activation with float attributes: dst = f(x, params, isFloat32), where
+ * params holds the attributes named in `defaults` (in that order), read from the node.
+ */
+export function floatActivationOp(
+  opType: string,
+  versions: [number, number],
+  defaults: Readonly<Record<string, number>>,
+  f: (x: number, params: readonly number[], float32: boolean) => number,
+): OpDefinition {
+  const names = Object.keys(defaults);
+  const params = (node: NodeInfo) => names.map((name) => node.attrs.float(name, defaults[name]!));
+  return {
+    opType,
+    domain: '',
+    versions,
+    infer(node, inputs) {
+      const x = need(node, inputs, 0);
+      checkType(node, x.dtype, FLOATS);
+      params(node);
+      return [meta(x.dtype, x.shape)];
+    },
+    run(node, inputs, out) {
+      const x = needTensor(node, inputs, 0);
+      const p = params(node);
+      const o = out.alloc(0, x.type, x.dims);
+      const src = x.data as Float32Array | Float64Array;
+      const dst = o.data as Float32Array | Float64Array;
+      const float32 = x.type === 'float32';
+      for (let i = 0; i < src.length; i++) dst[i] = f(src[i]!, p, float32);
+      return [o];
+    },
+  };
+}
+
 // C's float → integer conversions as onnxruntime's x86 build performs them (cvttss2si and
 // friends): truncate toward zero; NaN and out-of-range values give the "integer indefinite"
 // (the type's minimum); unsigned targets subtract 2^31 / 2^63 first for values above it.
