@@ -7,7 +7,7 @@ import { executePlan } from './run.js';
 import { kernelPool } from '../kernels/pool.js';
 import { ThreadPool, withPool } from '../kernels/threads.js';
 import { modelDirOf } from './tensorProto.js';
-import { dtypeOfArray, isDType, sizeOf, Tensor } from './tensor.js';
+import { dtypeOfArray, isDType, sizeOf, Tensor, type DType } from './tensor.js';
 
 export interface SessionOptions {
   /** Plans kept per distinct set of input shapes (least recently used ones are dropped). Default 8. */
@@ -40,13 +40,43 @@ export interface SessionOptions {
 }
 
 export type FeedsType = Record<string, Tensor>;
+/**
+ * Output names, or an object whose keys are output names and whose values are null or a
+ * pre-allocated Tensor the output is copied into (as onnxruntime-common's `FetchesType`).
+ */
 export type FetchesType = readonly string[] | Record<string, Tensor | null>;
 export type ReturnType = Record<string, Tensor>;
 
-export interface InputMetadata {
+/** onnxruntime-common's `RunOptions`: accepted for compatibility; lambert checks them as onnxruntime-node does and ignores them. */
+export interface RunOptions {
+  logSeverityLevel?: 0 | 1 | 2 | 3 | 4;
+  logVerbosityLevel?: number;
+  terminate?: boolean;
+  tag?: string;
+  extra?: Record<string | number | symbol, unknown>;
+}
+
+/** onnxruntime-common's `TensorValueMetadata` (lambert has only tensor values), plus lambert's `dims`. */
+export interface TensorValueMetadata {
   readonly name: string;
-  readonly type: string;
+  readonly isTensor: true;
+  readonly type: DType;
+  /** As onnxruntime: a number per fixed dim, the name of a symbolic one ('' when unnamed); [] when the shape is not declared. */
+  readonly shape: readonly (number | string)[];
+  /** The declared dims: a number, a symbol name, or null for an unknown dim; null for no shape. */
   readonly dims: readonly (number | string | null)[] | null;
+}
+
+export type ValueMetadata = TensorValueMetadata;
+/** The metadata of an input or output (the name predates outputMetadata). */
+export type InputMetadata = TensorValueMetadata;
+
+/** What session.run() receives after sorting out its overloads. */
+interface RunRequest {
+  /** Output names to return, in the model's order of outputs. */
+  readonly wanted: ReadonlySet<string>;
+  /** Pre-allocated tensors the named outputs are copied into. */
+  readonly into: ReadonlyMap<string, Tensor>;
 }
 
 /** An onnxruntime-common compatible session: `await InferenceSession.create(bytesOrPath)`. */
@@ -70,19 +100,28 @@ export class InferenceSession {
     this.pool = threads > 1 ? kernelPool(threads) : null;
   }
 
-  static async create(model: Uint8Array | ArrayBuffer | string, options: SessionOptions = {}): Promise<InferenceSession> {
-    if (typeof model !== 'string') return InferenceSession.createSync(model, options);
+  /**
+   * As onnxruntime-common: `create(path | Uint8Array | ArrayBuffer | SharedArrayBuffer, options?)`
+   * or `create(arrayBuffer, byteOffset, byteLength?, options?)`.
+   */
+  static async create(model: string | Uint8Array | ArrayBufferLike, options?: SessionOptions): Promise<InferenceSession>;
+  static async create(buffer: ArrayBufferLike, byteOffset: number, byteLength?: number, options?: SessionOptions): Promise<InferenceSession>;
+  static async create(model: unknown, arg1?: unknown, arg2?: unknown, arg3?: unknown): Promise<InferenceSession> {
+    if (typeof model !== 'string') return InferenceSession.fromBytes(modelArguments(model, arg1, arg2, arg3));
+    const options = arg1 === undefined ? {} : (arg1 as SessionOptions);
     checkOptions(options);
     const bytes = await readModelFile(model, options.maxMemoryBytes ?? DEFAULT_MAX_MEMORY_BYTES);
-    return InferenceSession.createSync(bytes, { ...options, externalDataDir: modelDirOf(model) });
+    return InferenceSession.fromBytes({ bytes, options: { ...options, externalDataDir: modelDirOf(model) } });
   }
 
-  /** Synchronous variant for callers that already hold the bytes. */
-  static createSync(model: Uint8Array | ArrayBuffer, options: SessionOptions = {}): InferenceSession {
-    let bytes: Uint8Array;
-    if (model instanceof Uint8Array) bytes = model;
-    else if (model instanceof ArrayBuffer) bytes = new Uint8Array(model);
-    else throw new LambertError('INVALID_ARGUMENT', 'a model must be a Uint8Array, an ArrayBuffer or a file path');
+  /** Synchronous variant for callers that already hold the bytes (same arguments as create() without the path). */
+  static createSync(model: Uint8Array | ArrayBufferLike, options?: SessionOptions): InferenceSession;
+  static createSync(buffer: ArrayBufferLike, byteOffset: number, byteLength?: number, options?: SessionOptions): InferenceSession;
+  static createSync(model: unknown, arg1?: unknown, arg2?: unknown, arg3?: unknown): InferenceSession {
+    return InferenceSession.fromBytes(modelArguments(model, arg1, arg2, arg3));
+  }
+
+  private static fromBytes({ bytes, options }: { bytes: Uint8Array; options: SessionOptions }): InferenceSession {
     checkOptions(options);
     const maxBytes = options.maxMemoryBytes ?? DEFAULT_MAX_MEMORY_BYTES;
     const loadOptions = {
@@ -94,27 +133,44 @@ export class InferenceSession {
     return new InferenceSession(options.graphOptimizationLevel === 'disabled' ? graph : fuseGraph(graph), options);
   }
 
+  /** As onnxruntime-node: `{ name, isTensor: true, type, shape }` per input (and lambert's `dims`). */
   get inputMetadata(): readonly InputMetadata[] {
-    return this.graph.inputs.map((i) => ({ name: i.name, type: i.dtype, dims: i.dims }));
+    return this.graph.inputs.map(metadataOf);
   }
 
   get outputMetadata(): readonly InputMetadata[] {
-    return this.graph.outputs.map((o) => ({ name: o.name, type: o.dtype, dims: o.dims }));
+    return this.graph.outputs.map(metadataOf);
   }
 
-  async run(feeds: FeedsType, fetches?: FetchesType): Promise<ReturnType> {
-    return this.runSync(feeds, fetches);
+  /**
+   * As onnxruntime-common: `run(feeds, options?)` or `run(feeds, fetches, options?)`. An array is
+   * fetches; an object is fetches when one of its own keys is an output name whose value is null or
+   * a Tensor (other keys are then ignored), otherwise it is run options.
+   */
+  run(feeds: FeedsType, options?: RunOptions): Promise<ReturnType>;
+  run(feeds: FeedsType, fetches?: FetchesType, options?: RunOptions): Promise<ReturnType>;
+  async run(feeds: FeedsType, arg1?: FetchesType | RunOptions, arg2?: RunOptions): Promise<ReturnType> {
+    return this.runSync(feeds, arg1 as FetchesType, arg2);
   }
 
-  runSync(feeds: FeedsType, fetches?: FetchesType): ReturnType {
+  runSync(feeds: FeedsType, options?: RunOptions): ReturnType;
+  runSync(feeds: FeedsType, fetches?: FetchesType, options?: RunOptions): ReturnType;
+  runSync(feeds: FeedsType, arg1?: FetchesType | RunOptions, arg2?: RunOptions): ReturnType {
+    if (typeof feeds !== 'object' || feeds === null || feeds instanceof Tensor || Array.isArray(feeds)) {
+      throw new LambertError('INVALID_INPUT', 'feeds must be an object with input names as keys and tensors as values');
+    }
+    const request = this.runRequest(arg1, arg2);
     const inputs = this.checkFeeds(feeds);
-    const wanted = this.checkFetches(fetches);
     const plan = this.planFor(inputs);
     const pool = this.pool;
     const outputs = pool === null ? executePlan(plan, inputs) : withPool(pool, () => executePlan(plan, inputs));
     const result: ReturnType = {};
     this.graph.outputs.forEach((o, i) => {
-      if (wanted.has(o.name)) result[o.name] = outputs[i]!;
+      if (!request.wanted.has(o.name)) return;
+      const output = outputs[i]!;
+      const target = request.into.get(o.name);
+      if (target) copyInto(target, output, o.name);
+      result[o.name] = output;
     });
     return result;
   }
@@ -149,15 +205,53 @@ export class InferenceSession {
     return plan;
   }
 
-  private checkFetches(fetches: FetchesType | undefined): Set<string> {
-    if (fetches === undefined) return new Set(this.outputNames);
-    const names = Array.isArray(fetches) ? (fetches as readonly string[]) : Object.keys(fetches);
-    for (const name of names) {
-      if (!this.outputNames.includes(name)) {
-        throw new LambertError('INVALID_INPUT', `"${name}" is not an output of this model (outputs: ${this.outputNames.join(', ')})`);
+  /** onnxruntime-common's InferenceSession.run argument handling; its TypeErrors and RangeErrors are LambertErrors. */
+  private runRequest(arg1: unknown, arg2: unknown): RunRequest {
+    const wanted = new Set<string>();
+    const into = new Map<string, Tensor>();
+    let options: unknown = undefined;
+    if (typeof arg1 === 'object') {
+      if (arg1 === null) throw new LambertError('INVALID_ARGUMENT', 'run(): the second argument (fetches or options) cannot be null');
+      if (arg1 instanceof Tensor) throw new LambertError('INVALID_ARGUMENT', 'run(): fetches cannot be a Tensor');
+      if (Array.isArray(arg1)) {
+        if (arg1.length === 0) throw new LambertError('INVALID_ARGUMENT', 'run(): fetches cannot be an empty array');
+        for (const name of arg1 as unknown[]) {
+          if (typeof name !== 'string') throw new LambertError('INVALID_ARGUMENT', 'run(): fetches must be an array of output names or an object');
+          if (!this.outputNames.includes(name)) {
+            throw new LambertError('INVALID_INPUT', `"${name}" is not an output of this model (outputs: ${this.outputNames.join(', ')})`);
+          }
+          wanted.add(name);
+        }
+        options = checkRunOptionsArgument(arg2);
+      } else {
+        // Fetches when an output name is an own key holding null or a Tensor; keys that are not outputs are then ignored.
+        const keys = Object.getOwnPropertyNames(arg1);
+        for (const name of this.outputNames) {
+          if (!keys.includes(name)) continue;
+          const value: unknown = (arg1 as Record<string, unknown>)[name];
+          if (value === null) wanted.add(name);
+          else if (value instanceof Tensor) {
+            wanted.add(name);
+            into.set(name, value);
+          }
+        }
+        options = wanted.size > 0 ? checkRunOptionsArgument(arg2) : arg1;
       }
+    } else if (arg1 !== undefined) {
+      throw new LambertError('INVALID_ARGUMENT', `run(): the second argument must be fetches (an array or object) or options (an object), got ${typeof arg1}`);
     }
-    return new Set(names);
+    if (options !== undefined) checkRunOptions(options as RunOptions);
+    for (const [name, target] of into) this.checkTarget(target, name);
+    return { wanted: wanted.size > 0 ? wanted : new Set(this.outputNames), into };
+  }
+
+  /** A pre-allocated output must be a consistent tensor of the output's declared type. */
+  private checkTarget(target: Tensor, name: string): void {
+    const decl = this.graph.outputs.find((o) => o.name === name)!;
+    if (!isConsistent(target)) throw new LambertError('INVALID_INPUT', `fetches "${name}": the tensor's data does not match its type and dims`);
+    if (target.type !== decl.dtype) {
+      throw new LambertError('INVALID_INPUT', `fetches "${name}": output "${name}" is ${describeDecl(decl)}, the pre-allocated tensor is ${target.type}`);
+    }
   }
 
   private checkFeeds(feeds: FeedsType): Map<string, Tensor> {
@@ -207,6 +301,95 @@ export class InferenceSession {
   }
 }
 
+/** Whether a Tensor's fields (only readonly to TypeScript) still agree with each other. */
+function isConsistent(t: Tensor): boolean {
+  const actual = dtypeOfArray(t.data);
+  return (
+    isDType(t.type) &&
+    (actual === t.type || (t.type === 'bool' && actual === 'uint8')) &&
+    Array.isArray(t.dims) &&
+    t.dims.every((d) => Number.isSafeInteger(d) && d >= 0) &&
+    sizeOf(t.dims) === t.data.length
+  );
+}
+
+/** Copies a computed output into the pre-allocated tensor given for it in fetches (onnxruntime returns a new tensor too). */
+function copyInto(target: Tensor, output: Tensor, name: string): void {
+  const same = target.dims.length === output.dims.length && target.dims.every((d, i) => d === output.dims[i]);
+  if (!same) {
+    throw new LambertError(
+      'INVALID_INPUT',
+      `fetches "${name}": the pre-allocated tensor has dims [${target.dims.join(',')}] but the output has [${output.dims.join(',')}]`,
+    );
+  }
+  (target.data as Uint8Array).set(output.data as Uint8Array);
+}
+
+function metadataOf(decl: ValueDecl): TensorValueMetadata {
+  return {
+    name: decl.name,
+    isTensor: true,
+    type: decl.dtype,
+    shape: decl.dims === null ? [] : decl.dims.map((d) => d ?? ''),
+    dims: decl.dims,
+  };
+}
+
+function checkRunOptionsArgument(options: unknown): unknown {
+  if (options === undefined || (typeof options === 'object' && options !== null)) return options;
+  throw new LambertError('INVALID_ARGUMENT', `run(): options must be an object, got ${options === null ? 'null' : typeof options}`);
+}
+
+/** The checks onnxruntime-node makes on RunOptions; the options themselves change nothing in lambert. */
+function checkRunOptions(options: RunOptions): void {
+  const { logSeverityLevel, tag } = options;
+  if (logSeverityLevel !== undefined) {
+    if (typeof logSeverityLevel !== 'number') throw new LambertError('INVALID_ARGUMENT', 'run options: logSeverityLevel must be a number');
+    if (![0, 1, 2, 3, 4].includes(logSeverityLevel)) {
+      throw new LambertError('INVALID_ARGUMENT', `run options: logSeverityLevel must be one of 0, 1, 2, 3, 4, got ${logSeverityLevel}`);
+    }
+  }
+  if (tag !== undefined && typeof tag !== 'string') throw new LambertError('INVALID_ARGUMENT', 'run options: tag must be a string');
+}
+
+/** The bytes and options of create()/createSync(), with onnxruntime-common's argument checks. */
+function modelArguments(model: unknown, arg1: unknown, arg2: unknown, arg3: unknown): { bytes: Uint8Array; options: SessionOptions } {
+  const isBuffer = model instanceof ArrayBuffer || (typeof SharedArrayBuffer !== 'undefined' && model instanceof SharedArrayBuffer);
+  let bytes: Uint8Array;
+  let options: unknown = arg1;
+  if (model instanceof Uint8Array) bytes = model;
+  else if (isBuffer) {
+    const buffer = model as ArrayBufferLike;
+    let byteOffset = 0;
+    let byteLength = buffer.byteLength;
+    if (typeof arg1 === 'number') {
+      byteOffset = arg1;
+      if (!Number.isSafeInteger(byteOffset)) throw new LambertError('INVALID_ARGUMENT', `byteOffset must be an integer, got ${byteOffset}`);
+      if (byteOffset < 0 || byteOffset >= buffer.byteLength) {
+        throw new LambertError('INVALID_ARGUMENT', `byteOffset ${byteOffset} is out of range [0, ${buffer.byteLength})`);
+      }
+      byteLength = buffer.byteLength - byteOffset;
+      options = undefined;
+      if (typeof arg2 === 'number') {
+        byteLength = arg2;
+        if (!Number.isSafeInteger(byteLength)) throw new LambertError('INVALID_ARGUMENT', `byteLength must be an integer, got ${byteLength}`);
+        if (byteLength <= 0 || byteOffset + byteLength > buffer.byteLength) {
+          throw new LambertError('INVALID_ARGUMENT', `byteLength ${byteLength} is out of range (0, ${buffer.byteLength - byteOffset}]`);
+        }
+        options = arg3;
+      } else if (arg2 !== undefined) {
+        throw new LambertError('INVALID_ARGUMENT', `byteLength must be a number, got ${arg2 === null ? 'null' : typeof arg2}`);
+      }
+    }
+    bytes = new Uint8Array(buffer, byteOffset, byteLength);
+  } else {
+    throw new LambertError('INVALID_ARGUMENT', 'a model must be a file path, a Uint8Array, an ArrayBuffer or a SharedArrayBuffer');
+  }
+  // Initializers may be views of the model's bytes: shared memory another thread could change is copied first.
+  if (typeof SharedArrayBuffer !== 'undefined' && bytes.buffer instanceof SharedArrayBuffer) bytes = bytes.slice();
+  return { bytes, options: options === undefined ? {} : (options as SessionOptions) };
+}
+
 function checkOptions(options: SessionOptions): void {
   if (typeof options !== 'object' || options === null) throw new LambertError('INVALID_ARGUMENT', 'session options must be an object');
   const { maxCachedPlans, maxMemoryBytes, intraOpNumThreads } = options;
@@ -238,14 +421,7 @@ function checkFinite(tensor: Tensor, decl: ValueDecl): void {
 function asTensor(given: unknown, decl: ValueDecl): Tensor {
   if (given instanceof Tensor) {
     // Its fields are only readonly to TypeScript: a tensor whose data no longer matches its dims would read out of bounds.
-    const actual = dtypeOfArray(given.data);
-    const consistent =
-      isDType(given.type) &&
-      (actual === given.type || (given.type === 'bool' && actual === 'uint8')) &&
-      Array.isArray(given.dims) &&
-      given.dims.every((d) => Number.isSafeInteger(d) && d >= 0) &&
-      sizeOf(given.dims) === given.data.length;
-    if (!consistent) throw new LambertError('INVALID_INPUT', `input "${decl.name}": the tensor's data does not match its type and dims`);
+    if (!isConsistent(given)) throw new LambertError('INVALID_INPUT', `input "${decl.name}": the tensor's data does not match its type and dims`);
     return given;
   }
   const like = given as { type?: unknown; data?: unknown; dims?: unknown } | null;

@@ -106,7 +106,9 @@ export function sizeOf(dims: readonly number[]): number {
   return size;
 }
 
-function checkDims(dims: readonly number[]): void {
+function checkDims(dims: unknown): asserts dims is readonly number[] {
+  // onnxruntime-common takes dims only as a plain array (a typed array or a number is a TypeError there).
+  if (!Array.isArray(dims)) throw new LambertError('INVALID_INPUT', `tensor dims must be an array of numbers, got ${describeValue(dims)}`);
   for (const d of dims) {
     if (!Number.isSafeInteger(d) || d < 0) {
       throw new LambertError('INVALID_INPUT', `tensor dims must be non-negative integers, got [${dims.join(',')}]`);
@@ -114,27 +116,67 @@ function checkDims(dims: readonly number[]): void {
   }
 }
 
-function fromPlainArray(dtype: DType, values: readonly (number | bigint | boolean)[]): TensorData {
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'object') return (value as object).constructor?.name ?? 'object';
+  return typeof value === 'bigint' ? `${value}n` : `${typeof value} ${String(value)}`;
+}
+
+/** Element types onnxruntime has and lambert does not compute with (UNSUPPORTED_TYPE, not a typo). */
+const ORT_ONLY_TYPES = new Set(['string', 'float16', 'bfloat16', 'int4', 'uint4', 'float8e4m3fn', 'float8e4m3fnuz', 'float8e5m2', 'float8e5m2fnuz']);
+
+function fromPlainArray(dtype: DType, values: readonly unknown[]): TensorData {
   const out = allocate(dtype, values.length);
   if (isBigIntType(dtype)) {
     const big = out as BigIntArray;
     for (let i = 0; i < values.length; i++) {
-      const v = values[i]!;
+      const v = values[i];
       if (typeof v === 'bigint') big[i] = v;
-      else if (typeof v === 'number' && Number.isSafeInteger(v)) big[i] = BigInt(v);
-      else throw new LambertError('INVALID_INPUT', `${dtype} tensor values must be integers or bigints, got ${String(v)}`);
+      else if (typeof v === 'number' && Number.isInteger(v)) big[i] = BigInt(v);
+      else throw new LambertError('INVALID_INPUT', `${dtype} tensor values must be integers or bigints, got ${describeValue(v)} at index ${i}`);
     }
   } else {
     const num = out as NumericArray;
-    for (let i = 0; i < values.length; i++) num[i] = Number(values[i]);
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      // onnxruntime-common's Float32Array.from(...) and the like throw a TypeError on a bigint.
+      if (typeof v === 'bigint') {
+        throw new LambertError('INVALID_INPUT', `${dtype} tensor values must be numbers, got ${describeValue(v)} at index ${i} (bigints are for int64/uint64)`);
+      }
+      num[i] = Number(v);
+    }
   }
   return out;
 }
 
 /**
+ * The type and data of `new Tensor(array, dims)`, as onnxruntime-common infers them: a boolean[]
+ * is a bool tensor, a string[] a string tensor (which lambert does not support); number[] and
+ * bigint[] need an explicit type.
+ */
+function inferFromArray(values: readonly unknown[]): { type: DType; data: TensorData } {
+  if (values.length === 0) {
+    throw new LambertError('INVALID_INPUT', "a tensor's type cannot be inferred from an empty array; use new Tensor(type, [], dims)");
+  }
+  const first = typeof values[0];
+  if (first === 'boolean') {
+    const data = new Uint8Array(values.length);
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      if (typeof v !== 'boolean') throw new LambertError('INVALID_INPUT', `a bool tensor's array must hold only booleans, got ${describeValue(v)} at index ${i}`);
+      data[i] = v ? 1 : 0;
+    }
+    return { type: 'bool', data };
+  }
+  if (first === 'string') throw new LambertError('UNSUPPORTED_TYPE', 'string tensors are not supported by lambert');
+  const hint = first === 'bigint' ? "new Tensor('int64', data, dims)" : "new Tensor('float32', data, dims) (or another numeric type)";
+  throw new LambertError('INVALID_INPUT', `the element type of a ${first} array cannot be inferred (only boolean arrays can); use ${hint}`);
+}
+
+/**
  * A dense tensor, compatible with onnxruntime-common's `Tensor`:
- * `new Tensor('float32', data, dims)` or `new Tensor(float32Array, dims)`.
- * int64 data is a BigInt64Array; bool data is a Uint8Array of 0/1.
+ * `new Tensor('float32', data, dims)`, `new Tensor(float32Array, dims)` or `new Tensor([true, false], dims)`
+ * (bool). int64 data is a BigInt64Array; bool data is a Uint8Array of 0/1.
  */
 export class Tensor<T extends DType = DType> {
   readonly type: T;
@@ -144,36 +186,51 @@ export class Tensor<T extends DType = DType> {
   readonly location = 'cpu' as const;
 
   constructor(type: T, data: DataTypeMap[T] | readonly (number | bigint | boolean)[], dims?: readonly number[]);
-  constructor(data: DataTypeMap[T], dims?: readonly number[]);
+  constructor(data: DataTypeMap[T] | readonly boolean[], dims?: readonly number[]);
   constructor(
-    typeOrData: T | DataTypeMap[T],
+    typeOrData: T | DataTypeMap[T] | readonly boolean[],
     dataOrDims?: DataTypeMap[T] | readonly (number | bigint | boolean)[] | readonly number[],
     maybeDims?: readonly number[],
   ) {
     let type: DType;
     let data: TensorData;
-    let dims: readonly number[] | undefined;
+    let dims: unknown;
     if (typeof typeOrData === 'string') {
-      if (!isDType(typeOrData)) throw new LambertError('INVALID_INPUT', `unsupported tensor type "${String(typeOrData)}"`);
+      if (!isDType(typeOrData)) {
+        if (ORT_ONLY_TYPES.has(typeOrData)) throw new LambertError('UNSUPPORTED_TYPE', `${typeOrData} tensors are not supported by lambert`);
+        throw new LambertError('INVALID_INPUT', `unsupported tensor type "${String(typeOrData)}"`);
+      }
       type = typeOrData;
-      const given = dataOrDims;
+      const given: unknown = dataOrDims;
       if (Array.isArray(given)) data = fromPlainArray(type, given);
-      else if (ArrayBuffer.isView(given)) {
+      else if (given instanceof Uint8ClampedArray) {
+        // onnxruntime-common copies a Uint8ClampedArray into a uint8 tensor.
+        if (type !== 'uint8') throw new LambertError('INVALID_INPUT', `a Uint8ClampedArray can only be the data of a uint8 tensor, not ${type}`);
+        data = Uint8Array.from(given);
+      } else if (ArrayBuffer.isView(given)) {
         const actual = dtypeOfArray(given);
         const ok = actual === type || (type === 'bool' && actual === 'uint8');
         if (!ok) throw new LambertError('INVALID_INPUT', `a ${type} tensor needs a ${constructors[type].name}, got ${given.constructor.name}`);
         data = given as TensorData;
-      } else throw new LambertError('INVALID_INPUT', `tensor data must be a typed array or an array`);
+      } else throw new LambertError('INVALID_INPUT', `tensor data must be a typed array or an array, got ${describeValue(given)}`);
       dims = maybeDims;
+    } else if (Array.isArray(typeOrData)) {
+      ({ type, data } = inferFromArray(typeOrData));
+      dims = dataOrDims;
+    } else if (typeOrData instanceof Uint8ClampedArray) {
+      type = 'uint8';
+      data = Uint8Array.from(typeOrData);
+      dims = dataOrDims;
     } else {
       const actual = dtypeOfArray(typeOrData);
-      if (!actual) throw new LambertError('INVALID_INPUT', 'tensor data must be a typed array');
+      if (!actual) throw new LambertError('INVALID_INPUT', `tensor data must be a typed array, got ${describeValue(typeOrData)}`);
       type = actual;
       data = typeOrData as TensorData;
-      dims = dataOrDims as readonly number[] | undefined;
+      dims = dataOrDims;
     }
-    const finalDims = dims ? [...dims] : [data.length];
-    checkDims(finalDims);
+    if (dims === undefined) dims = [data.length];
+    checkDims(dims);
+    const finalDims = [...dims];
     const size = sizeOf(finalDims);
     if (size !== data.length) {
       throw new LambertError(
