@@ -54,7 +54,7 @@ export function qgemmKernels() {
     const panels = Math.ceil(n / NR);
     // Shared memory, so worker threads read the weights without a copy.
     const data = new Int8Array(new SharedArrayBuffer(panels * k * NR));
-    const colSums = new Int32Array(panels * NR);
+    const colSums = new Int32Array(new SharedArrayBuffer(panels * NR * 4));
     // Panel by panel, four columns per source row: a panel's k source lines stay cached for the
     // panels after it that start in the same lines (walking one column at a time missed on every read).
     let dst = 0;
@@ -292,18 +292,70 @@ export function qgemmKernels() {
   }
 
   /**
-   * Rows [start, start+count) of {@link sums} with its arguments as numbers, for the thread pool:
-   * p = [aOff, aOffset, k, n, cOff]; arrays = [a, packed B data, c, rowSums]. Rows are independent.
+   * Turns rows [r0, r0 + count) of raw sums in C into (A − zA)(B − zB), with the zero points
+   * shifted like the stored values, and when `scale` is given converts them to float32 in `out`
+   * (same layout as C, possibly the same memory): out = fround(float32(c) · scale[col]) + bias[col].
    */
-  function rows(start: number, count: number, p: Float64Array, arrays: readonly (QuantArray | Int32Array)[]): void {
-    const k = p[2]!;
-    const n = p[3]!;
-    const rowSums = arrays[3] as Int32Array;
-    sums(count, arrays[0] as QuantArray, p[0]! + start * k, p[1]!, arrays[1] as Int8Array, k, n, arrays[2] as Int32Array, p[4]! + start * n,
-      start === 0 ? rowSums : rowSums.subarray(start));
+  function finishRows(
+    r0: number,
+    count: number,
+    n: number,
+    k: number,
+    c: Int32Array,
+    cOff: number,
+    rowSums: Int32Array,
+    aZero: Int32Array,
+    aOffset: number,
+    bZero: Int32Array,
+    bOffset: number,
+    colSums: Int32Array,
+    scale: Float32Array | null,
+    bias: Float32Array | null,
+    out: Float32Array | null,
+  ): void {
+    const aZeroStep = aZero.length > 1 ? 1 : 0;
+    const perCol = bZero.length > 1;
+    for (let row = r0; row < r0 + count; row++) {
+      const za = aZero[row * aZeroStep]! - aOffset;
+      const rowSum = rowSums[row - r0]!;
+      const kza = Math.imul(k, za);
+      const base = cOff + (row - r0) * n;
+      if (perCol) {
+        for (let col = 0; col < n; col++) {
+          const zb = bZero[col]! - bOffset;
+          c[base + col] = (c[base + col]! - Math.imul(zb, rowSum) - Math.imul(za, colSums[col]!) + Math.imul(kza, zb)) | 0;
+        }
+      } else {
+        const zb = bZero[0]! - bOffset;
+        const rowTerm = (Math.imul(kza, zb) - Math.imul(zb, rowSum)) | 0;
+        for (let col = 0; col < n; col++) c[base + col] = (c[base + col]! + rowTerm - Math.imul(za, colSums[col]!)) | 0;
+      }
+      if (scale === null) continue;
+      const o = out!;
+      if (bias === null) for (let col = 0; col < n; col++) o[base + col] = Math.fround(c[base + col]!) * scale[col]!;
+      else for (let col = 0; col < n; col++) o[base + col] = Math.fround(Math.fround(c[base + col]!) * scale[col]!) + bias[col]!;
+    }
   }
 
-  return { packQuantizedB, sums, rows };
+  /**
+   * Rows [start, start+count) of a product, sums and finish, with its arguments as numbers for
+   * the thread pool: p = [aOff, aOffset, k, n, cOff, bOffset, hasScale, hasBias]; arrays = [a,
+   * packed B data, c, rowSums, aZero, bZero, colSums, scale?, bias?, out?]. Rows are independent,
+   * so any split gives the same bits.
+   */
+  function rows(start: number, count: number, p: Float64Array, arrays: readonly (QuantArray | Int32Array | Float32Array)[]): void {
+    const k = p[2]!;
+    const n = p[3]!;
+    const cOff = p[4]! + start * n;
+    const c = arrays[2] as Int32Array;
+    const rowSums = (arrays[3] as Int32Array).subarray(start, start + count);
+    sums(count, arrays[0] as QuantArray, p[0]! + start * k, p[1]!, arrays[1] as Int8Array, k, n, c, cOff, rowSums);
+    const scale = p[6] === 1 ? (arrays[7] as Float32Array) : null;
+    finishRows(start, count, n, k, c, cOff, rowSums, arrays[4] as Int32Array, p[1]!, arrays[5] as Int32Array, p[5]!, arrays[6] as Int32Array,
+      scale, p[7] === 1 ? (arrays[8] as Float32Array) : null, scale === null ? null : (arrays[9] as Float32Array));
+  }
+
+  return { packQuantizedB, rows };
 }
 
 const kernels = qgemmKernels();
@@ -314,11 +366,22 @@ export const QGEMM_JOB = 1;
 /** Packs `b` (k×n row-major from `bOff`) for qgemm. */
 export const packQuantizedB = kernels.packQuantizedB;
 
+/** C converted to float32 as it is finished: out = fround(float32(c) · scale[col]) + bias[col]. */
+export interface FloatEpilogue {
+  /** One multiplier per output column (n). */
+  readonly scale: Float32Array;
+  readonly bias: Float32Array | null;
+  /** Laid out like C; may be C's own memory viewed as float32. */
+  readonly out: Float32Array;
+}
+
 let rowSumScratch = new Int32Array(0);
 
 /**
  * C = (A − zA)(B − zB) for `m` rows of A (m×k row-major from `aOff`). `aZero` holds one zero
- * point or one per row, `bZero` one or one per column; C is m×n row-major from `cOff`.
+ * point or one per row, `bZero` one or one per column; C is m×n row-major from `cOff`. With an
+ * epilogue, each finished row is also converted to float32 (see FloatEpilogue), on the thread
+ * that computed it.
  */
 export function qgemm(
   m: number,
@@ -329,58 +392,42 @@ export function qgemm(
   bZero: Int32Array,
   c: Int32Array,
   cOff: number,
+  epilogue: FloatEpilogue | null = null,
 ): void {
   const { k, n } = b;
   if (m === 0 || n === 0) return;
   const aOffset = a instanceof Int8Array ? 0 : 128;
+  const p = [aOff, aOffset, k, n, cOff, b.offset, epilogue === null ? 0 : 1, epilogue?.bias ? 1 : 0];
   const pool = activePool();
-  let rowSums: Int32Array;
   if (pool !== null && m * n * k > PARALLEL_MIN_WORK && m >= 6) {
-    rowSums = new Int32Array(pool.scratch(4, m * 4), 0, m);
+    const rowSums = new Int32Array(pool.scratch(4, m * 4), 0, m);
     const cs = pool.shared(c, 2);
-    pool.split(QGEMM_JOB, kernels.rows, m, 3, [aOff, aOffset, k, n, cOff], [pool.shared(a, 0), pool.shared(b.data, 1), cs, rowSums]);
+    const arrays: (QuantArray | Int32Array | Float32Array)[] = [
+      pool.shared(a, 0), pool.shared(b.data, 1), cs, rowSums, pool.shared(aZero, 5), pool.shared(bZero, 6), pool.shared(b.colSums, 7),
+    ];
+    let out: Float32Array | null = null;
+    if (epilogue !== null) {
+      // In place (the usual case) the float view must be of the shared copy of C.
+      out = epilogue.out.buffer === c.buffer && epilogue.out.byteOffset === c.byteOffset ? new Float32Array(cs.buffer, cs.byteOffset, cs.length) : pool.shared(epilogue.out, 10);
+      arrays.push(pool.shared(epilogue.scale, 8), epilogue.bias ? pool.shared(epilogue.bias, 9) : epilogue.scale, out);
+    }
+    pool.split(QGEMM_JOB, kernels.rows, m, 3, p, arrays);
     if (cs !== c) c.set(cs);
-  } else {
-    if (rowSumScratch.length < m) rowSumScratch = new Int32Array(m);
-    rowSums = rowSumScratch;
-    kernels.sums(m, a, aOff, aOffset, b.data, k, n, c, cOff, rowSums);
+    if (out !== null && out.buffer !== epilogue!.out.buffer) epilogue!.out.set(out);
+    return;
   }
-  correct(m, n, k, aZero, aOffset, rowSums, bZero, b.offset, b.colSums, c, cOff);
+  if (rowSumScratch.length < m) rowSumScratch = new Int32Array(m);
+  singleArgs.set(p);
+  const arrays = singleArrays;
+  arrays.length = 0;
+  arrays.push(a, b.data, c, rowSumScratch, aZero, bZero, b.colSums);
+  if (epilogue !== null) arrays.push(epilogue.scale, epilogue.bias ?? epilogue.scale, epilogue.out);
+  kernels.rows(0, m, singleArgs, arrays);
 }
 
-/** Turns the raw sums in C into (A − zA)(B − zB), with the zero points shifted like the stored values. */
-function correct(
-  m: number,
-  n: number,
-  k: number,
-  aZero: Int32Array,
-  aOffset: number,
-  rowSums: Int32Array,
-  bZero: Int32Array,
-  bOffset: number,
-  colSums: Int32Array,
-  c: Int32Array,
-  cOff: number,
-): void {
-  const aZeroStep = aZero.length > 1 ? 1 : 0;
-  const perCol = bZero.length > 1;
-  for (let row = 0; row < m; row++) {
-    const za = aZero[row * aZeroStep]! - aOffset;
-    const rowSum = rowSums[row]!;
-    const kza = Math.imul(k, za);
-    let dst = cOff + row * n;
-    if (perCol) {
-      for (let col = 0; col < n; col++, dst++) {
-        const zb = bZero[col]! - bOffset;
-        c[dst] = (c[dst]! - Math.imul(zb, rowSum) - Math.imul(za, colSums[col]!) + Math.imul(kza, zb)) | 0;
-      }
-    } else {
-      const zb = bZero[0]! - bOffset;
-      const rowTerm = (Math.imul(kza, zb) - Math.imul(zb, rowSum)) | 0;
-      for (let col = 0; col < n; col++, dst++) c[dst] = (c[dst]! + rowTerm - Math.imul(za, colSums[col]!)) | 0;
-    }
-  }
-}
+/** The one-thread call's arguments, reused. */
+const singleArgs = new Float64Array(8);
+const singleArrays: (QuantArray | Int32Array | Float32Array)[] = [];
 
 /** Naive twin of qgemm on unpacked B (k×n row-major from `bOff`). */
 export function qgemmReference(

@@ -63,6 +63,11 @@ function workerMain(threads: typeof import('node:worker_threads'), factories: re
   }
   let seen = 0;
   for (;;) {
+    // A run's kernels follow each other within microseconds: spinning a little keeps this thread
+    // on its core for the next one, where sleeping would add a wake-up (tens to hundreds of µs
+    // on a virtual CPU) to every split. An idle session sleeps.
+    const spinUntil = performance.now() + 1;
+    while (Atomics.load(ctl, 0) === seen && performance.now() < spinUntil) {}
     Atomics.wait(ctl, 0, seen);
     seen = Atomics.load(ctl, 0);
     const arrays = threads.receiveMessageOnPort(port)!.message;
@@ -152,6 +157,9 @@ export class ThreadPool {
     } finally {
       for (const slot of started) {
         const seq = Atomics.load(slot.ctl, SEQ);
+        // The workers' shares end about when this thread's does: wait for them awake.
+        const spinUntil = performance.now() + 1;
+        while (Atomics.load(slot.ctl, DONE) !== seq && performance.now() < spinUntil) {}
         let done = Atomics.load(slot.ctl, DONE);
         for (; done !== seq && done !== -1; done = Atomics.load(slot.ctl, DONE)) Atomics.wait(slot.ctl, DONE, done);
         if (done === -1 || Atomics.load(slot.ctl, STATUS) !== 0) failed = true;

@@ -221,6 +221,41 @@ describe('split kernels beyond the GEMMs', () => {
   });
 });
 
+describe('split qgemm with its float32 epilogue', () => {
+  it('converts each row on the thread that computed it, in place or into another array', async () => {
+    const pool = kernelPool(3);
+    try {
+      const next = random(17);
+      const [m, k, n] = [97, 200, 130];
+      const a = Uint8Array.from({ length: m * k }, () => Math.floor(next() * 256));
+      const b = Int8Array.from({ length: k * n }, () => Math.floor(next() * 256) - 128);
+      const packed = packQuantizedB(b, 0, k, n);
+      const aZero = Int32Array.of(131);
+      const bZero = Int32Array.from({ length: n }, () => Math.floor(next() * 16) - 8);
+      const scale = Float32Array.from({ length: n }, () => next() * 1e-3);
+      const bias = Float32Array.from({ length: n }, () => next() - 0.5);
+      const single = new Int32Array(m * n);
+      const singleOut = new Float32Array(m * n);
+      qgemm(m, a, 0, aZero, packed, bZero, single, 0, { scale, bias, out: singleOut });
+      // The sums are finished before the epilogue reads them, and stay in C.
+      const sums = new Int32Array(m * n);
+      qgemm(m, a, 0, aZero, packed, bZero, sums, 0);
+      expect(single).toEqual(sums);
+      const expected = Float32Array.from(sums, (v, i) => Math.fround(Math.fround(v) * scale[i % n]!) + bias[i % n]!);
+      expectSameBits(singleOut, expected);
+      // In place, as MatMulIntegerToFloat runs it: the float32 view over C's own bytes.
+      const shared = new Int32Array(new SharedArrayBuffer(m * n * 4));
+      withPool(pool, () => qgemm(m, a, 0, aZero, packed, bZero, shared, 0, { scale, bias, out: new Float32Array(shared.buffer) }));
+      expectSameBits(new Float32Array(shared.buffer), expected);
+      const other = new Float32Array(m * n);
+      withPool(pool, () => qgemm(m, a, 0, aZero, packed, bZero, new Int32Array(m * n), 0, { scale, bias: null, out: other }));
+      expectSameBits(other, Float32Array.from(sums, (v, i) => Math.fround(v) * scale[i % n]!));
+    } finally {
+      await pool.terminate();
+    }
+  });
+});
+
 describe('worker lifetime', () => {
   it('release() terminates the workers; the session then runs on one thread', async () => {
     const bytes = readFileSync(`${FIXTURES}tiny-bert-cls.opset14.onnx`);

@@ -3,7 +3,7 @@
  * per-tensor / per-row (A) / per-column (B) quantization parameters, and B packed once when it
  * is a constant.
  */
-import { packQuantizedB, qgemm, type PackedQuantB } from '../../kernels/qgemm.js';
+import { packQuantizedB, qgemm, type FloatEpilogue, type PackedQuantB } from '../../kernels/qgemm.js';
 import type { QuantArray } from '../../kernels/quantize.js';
 import { Tensor, type NumericArray } from '../tensor.js';
 import { broadcastShapes, broadcastStrides } from './broadcast.js';
@@ -176,6 +176,23 @@ const ZERO = new Tensor('int32', new Int32Array(1), []);
  */
 /** Zero points of one product, A's then B's; grows only. */
 let zeroPointScratch = new Int32Array(0);
+/** One product's float32 multipliers (a_scale · b_scale per column) and b_scale values; grow only. */
+let multipliers = new Float32Array(0);
+let scaleRun = new Float32Array(0);
+
+/**
+ * The float32 conversion of MatMulIntegerToFloat and DynamicQuantizeMatMul, applied as each row
+ * of sums is finished (kernels/qgemm.ts FloatEpilogue): out = fround(float(sum) · fround(a_scale ·
+ * b_scale)) + bias, b_scale per tensor or per column of B and batch.
+ */
+export interface ToFloat {
+  readonly aScale: number;
+  readonly bScale: Tensor;
+  readonly bScaleRuns: ParamRuns;
+  readonly bias: Float32Array | null;
+  /** Laid out like the sums; may be their own memory viewed as float32. */
+  readonly out: Float32Array;
+}
 
 export function quantMatMul(
   node: NodeInfo,
@@ -186,6 +203,7 @@ export function quantMatMul(
   bZero: Tensor | undefined,
   packed: readonly PackedQuantB[] | undefined,
   c: Int32Array,
+  toFloat: ToFloat | null = null,
 ): void {
   const { m, n } = geo;
   const aRuns = paramRuns(node, 'a_zero_point', aZero?.dims ?? [], geo, 'a');
@@ -197,18 +215,30 @@ export function quantMatMul(
   const zb = zeroPointScratch.subarray(rows);
   const aData = a.data as QuantArray;
   const batches = geo.aOffsets.length;
-  // [..., M, K] · [K, N] with the same zero points throughout is one (batch·M, K) · (K, N) product.
-  if (batches > 1 && matrices.length === 1 && sameEverywhere(aRuns) && !aRuns.perLine && sameEverywhere(bRuns)) {
+  // [..., M, K] · [K, N] with the same parameters throughout is one (batch·M, K) · (K, N) product.
+  const uniform = sameEverywhere(aRuns) && !aRuns.perLine && sameEverywhere(bRuns) && (toFloat === null || sameEverywhere(toFloat.bScaleRuns));
+  if (batches > 1 && matrices.length === 1 && uniform) {
     const aZ = paramsFor(aZero ?? ZERO, aRuns, 0, m, za);
     const bZ = paramsFor(bZero ?? ZERO, bRuns, 0, n, zb);
-    qgemm(batches * m, aData, 0, aZ, matrices[0]!, bZ, c, 0);
+    qgemm(batches * m, aData, 0, aZ, matrices[0]!, bZ, c, 0, epilogueFor(toFloat, 0, n));
     return;
   }
   for (let ob = 0; ob < batches; ob++) {
     const aZ = paramsFor(aZero ?? ZERO, aRuns, ob, m, za);
     const bZ = paramsFor(bZero ?? ZERO, bRuns, ob, n, zb);
-    qgemm(m, aData, geo.aOffsets[ob]!, aZ, matrices[geo.bIndex[ob]!]!, bZ, c, ob * m * n);
+    qgemm(m, aData, geo.aOffsets[ob]!, aZ, matrices[geo.bIndex[ob]!]!, bZ, c, ob * m * n, epilogueFor(toFloat, ob, n));
   }
+}
+
+/** Output batch `ob`'s conversion, its multipliers rounded to float32 as onnxruntime's are. */
+function epilogueFor(toFloat: ToFloat | null, ob: number, n: number): FloatEpilogue | null {
+  if (toFloat === null) return null;
+  if (multipliers.length < n) multipliers = new Float32Array(n);
+  if (scaleRun.length < n) scaleRun = new Float32Array(n);
+  const s = paramsFor(toFloat.bScale, toFloat.bScaleRuns, ob, n, scaleRun);
+  const perColumn = s.length > 1;
+  for (let j = 0; j < n; j++) multipliers[j] = toFloat.aScale * s[perColumn ? j : 0]!;
+  return { scale: multipliers.subarray(0, n), bias: toFloat.bias, out: toFloat.out };
 }
 
 function sameEverywhere(runs: ParamRuns): boolean {

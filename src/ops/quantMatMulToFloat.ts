@@ -7,7 +7,7 @@
 import type { PackedQuantB } from '../../kernels/qgemm.js';
 import { LambertError, describeNode } from '../errors.js';
 import { sizeOf, type Tensor } from '../tensor.js';
-import { matmulGeometry, paramRuns, paramsFor, quantMatMul } from './quantMatMul.js';
+import { matmulGeometry, paramRuns, quantMatMul } from './quantMatMul.js';
 import { QUANT_TYPES, checkType, checkZeroPointType } from './quantParams.js';
 import type { NodeInfo, OutputAllocator, ValueMeta } from './types.js';
 import { fail, meta, shapeText } from './util.js';
@@ -44,9 +44,6 @@ export function checkScalarScale(node: NodeInfo, what: string, dims: readonly nu
   }
 }
 
-let multipliers = new Float32Array(0);
-let scaleRun = new Float32Array(1);
-
 /**
  * The float32 product of quantized A (uint8/int8, zero point `aZero`) and B, scaled by
  * `aScale` and the B scale, plus the bias. `packed` is B prepacked when it is constant.
@@ -62,33 +59,14 @@ export function runToFloat(
 ): Tensor {
   const { b, bScale, bZero, bias } = ops;
   const geo = matmulGeometry(node, a.dims, b.dims);
-  const { m, n } = geo;
+  const { n } = geo;
   if (bias && (bias.dims.length !== 1 || bias.dims[0] !== n)) {
     throw new LambertError('INVALID_INPUT', `${describeNode(node)}: bias ${shapeText(bias.dims)} must be 1-D with ${n} values`);
   }
   const y = out.alloc(0, 'float32', geo.dims);
-  const result = y.data;
   // The sums go straight into the output's bytes and are converted in place, as in onnxruntime.
-  const sums = new Int32Array(result.buffer, result.byteOffset, result.length);
-  quantMatMul(node, geo, a, aZero, b, bZero, packed, sums);
-
-  const runs = paramRuns(node, 'b_scale', bScale.dims, geo, 'b');
-  if (multipliers.length < n) multipliers = new Float32Array(n);
-  if (scaleRun.length < n) scaleRun = new Float32Array(n);
-  const mult = multipliers;
-  const biasData = bias ? (bias.data as Float32Array) : null;
-  for (let ob = 0; ob < geo.aOffsets.length; ob++) {
-    const s = paramsFor(bScale, runs, ob, n, scaleRun);
-    const perColumn = s.length > 1;
-    for (let j = 0; j < n; j++) mult[j] = aScale * s[perColumn ? j : 0]!;
-    let i = ob * m * n;
-    for (let r = 0; r < m; r++) {
-      if (biasData === null) {
-        for (let j = 0; j < n; j++, i++) result[i] = Math.fround(sums[i]!) * mult[j]!;
-      } else {
-        for (let j = 0; j < n; j++, i++) result[i] = Math.fround(Math.fround(sums[i]!) * mult[j]!) + biasData[j]!;
-      }
-    }
-  }
+  const sums = new Int32Array(y.data.buffer, y.data.byteOffset, y.data.length);
+  const bScaleRuns = paramRuns(node, 'b_scale', bScale.dims, geo, 'b');
+  quantMatMul(node, geo, a, aZero, b, bZero, packed, sums, { aScale, bScale, bScaleRuns, bias: bias ? (bias.data as Float32Array) : null, out: y.data });
   return y;
 }
