@@ -2,7 +2,7 @@
  * Scaled dot-product multi-head attention over the (batch, seq, heads·headDim) layout that
  * BERT's projections produce, without materialising any transpose.
  */
-import { gemmOnThisThread, type GemmKernels } from './gemm.js';
+import { mlasOnThisThread, type MlasKernels } from './mlas.js';
 import { activePool, PARALLEL_MIN_WORK } from './threads.js';
 
 /*
@@ -22,12 +22,27 @@ import { activePool, PARALLEL_MIN_WORK } from './threads.js';
  */
 
 /**
- * The kernels as one self-contained function taking this thread's GEMM kernels (see
- * kernels/threads.ts): worker threads run the same code on their share of the (batch, head) pairs.
+ * The kernels as one self-contained function (see kernels/threads.ts), taking this thread's MLAS
+ * kernels: worker threads run the same code on their share of the (batch, head) pairs.
+ *
+ * Rounding follows onnxruntime's CPU path for the same graph, bit for bit: the scores and the
+ * weighted sum are MLAS SGEMM products — per output element one float32 fused multiply-add
+ * chain over k in order, then × scale — the mask is added in float32 (or inside the scores
+ * product, as onnxruntime's Attention op does), and the softmax is MLAS's (kernels/mlas.ts).
+ * That is what keeps int8 models, which re-quantize the attention output, exact.
  */
-export function attentionKernels(gemm: GemmKernels) {
-  /** This thread's (seqQ, seqK) score matrix. It only grows, so a warm process allocates nothing. */
+export function attentionKernels(mlas: MlasKernels) {
+  const softmaxRow = mlas.softmaxRow;
+  /**
+   * This thread's scratch, growing only: the score row, and float64 copies of the head's K and V
+   * (seqK, headDim), of the query row and of the probabilities — converted once, so the rounding
+   * chains below read doubles instead of converting float32 on every step.
+   */
   let scores = new Float32Array(0);
+  let weights = new Float64Array(0);
+  let keys = new Float64Array(0);
+  let values = new Float64Array(0);
+  let query = new Float64Array(0);
 
   /** The (batch, head) pairs u = b·heads + h for u in [first, first + count). */
   function run(
@@ -51,75 +66,131 @@ export function attentionKernels(gemm: GemmKernels) {
     mask: Float32Array | null,
     maskOff: number,
     maskStride: number,
+    maskInProduct: boolean,
     first: number,
     count: number,
   ): void {
-    if (scores.length < seqQ * seqK) scores = new Float32Array(seqQ * seqK);
-    const s = scores;
+    if (scores.length < seqK) {
+      scores = new Float32Array(seqK);
+      weights = new Float64Array(seqK);
+    }
+    if (keys.length < seqK * headDim) {
+      keys = new Float64Array(seqK * headDim);
+      values = new Float64Array(seqK * headDim);
+    }
+    if (query.length < headDim) query = new Float64Array(headDim);
+    const p = scores;
+    const w = weights;
+    const kd = keys;
+    const vd = values;
+    const qd = query;
+    const D = headDim;
     for (let u = first; u < first + count; u++) {
       const b = Math.floor(u / heads);
       const h = u - b * heads;
-      const qBase = qOff + b * seqQ * qStride + h * headDim;
-      const kBase = kOff + b * seqK * kStride + h * headDim;
-      const vBase = vOff + b * seqK * vStride + h * headDim;
-      const oBase = outOff + b * seqQ * outStride + h * headDim;
-      // Scores (seqQ, seqK) = scale · Q_bh (seqQ, headDim) · K_bhᵀ; K_bh is read as (seqK, headDim) rows.
-      gemm.run(seqQ, seqK, headDim, scale, q, qBase, qStride, false, null, k, kBase, kStride, true, s, 0, seqK, null, 0, false);
-      softmaxRows(s, seqQ, seqK, mask, maskOff + b * maskStride);
-      // O_bh (seqQ, headDim) = P (seqQ, seqK) · V_bh (seqK, headDim), written straight into its strided place.
-      gemm.run(seqQ, headDim, seqK, 1, s, 0, seqK, false, null, v, vBase, vStride, false, out, oBase, outStride, null, 0, false);
-    }
-  }
-
-  /**
-   * In-place softmax of each (rows, cols) row of scores (+ mask (cols), broadcast over rows).
-   * Score + mask is rounded to float32, as it is when the graph adds the mask as its own tensor
-   * (and as onnxruntime's Attention does): next to −10000 that quantises scores to ~1e−3, which
-   * visibly flattens rows whose keys are all masked — onnxruntime's result, so lambert's too.
-   */
-  function softmaxRows(x: Float32Array, rows: number, cols: number, mask: Float32Array | null, maskStart: number): void {
-    for (let r = 0; r < rows; r++) {
-      const row = r * cols;
-      if (mask !== null) for (let t = 0; t < cols; t++) x[row + t] += mask[maskStart + t];
-      let max = -Infinity;
-      for (let t = 0; t < cols; t++) {
-        const e = x[row + t];
-        // Once max is NaN no comparison replaces it, so NaN reaches the whole row.
-        if (e > max || e !== e) max = e;
+      for (let t = 0; t < seqK; t++) {
+        const kRow = kOff + (b * seqK + t) * kStride + h * D;
+        const vRow = vOff + (b * seqK + t) * vStride + h * D;
+        for (let d = 0; d < D; d++) {
+          kd[t * D + d] = k[kRow + d]!;
+          vd[t * D + d] = v[vRow + d]!;
+        }
       }
-      let sum = 0;
-      for (let t = 0; t < cols; t++) {
-        const e = Math.exp(x[row + t] - max);
-        x[row + t] = e;
-        sum += e;
+      const maskBase = maskOff + b * maskStride;
+      for (let s = 0; s < seqQ; s++) {
+        const qRow = qOff + (b * seqQ + s) * qStride + h * D;
+        for (let d = 0; d < D; d++) qd[d] = q[qRow + d]!;
+        // Scores (seqK) = q_s · Kᵀ, four keys at a time: four independent rounding chains keep the
+        // core busy where one would wait on each step's latency.
+        let t = 0;
+        for (; t + 4 <= seqK; t += 4) {
+          const k0 = t * D;
+          const k1 = k0 + D;
+          const k2 = k1 + D;
+          const k3 = k2 + D;
+          let d0 = 0;
+          let d1 = 0;
+          let d2 = 0;
+          let d3 = 0;
+          for (let d = 0; d < D; d++) {
+            const x = qd[d]!;
+            d0 = Math.fround(x * kd[k0 + d]! + d0);
+            d1 = Math.fround(x * kd[k1 + d]! + d1);
+            d2 = Math.fround(x * kd[k2 + d]! + d2);
+            d3 = Math.fround(x * kd[k3 + d]! + d3);
+          }
+          p[t] = d0;
+          p[t + 1] = d1;
+          p[t + 2] = d2;
+          p[t + 3] = d3;
+        }
+        for (; t < seqK; t++) {
+          let dot = 0;
+          for (let d = 0; d < D; d++) dot = Math.fround(qd[d]! * kd[t * D + d]! + dot);
+          p[t] = dot;
+        }
+        // × scale (+ mask).
+        if (mask === null) for (let j = 0; j < seqK; j++) p[j] = p[j]! * scale;
+        else if (maskInProduct) for (let j = 0; j < seqK; j++) p[j] = p[j]! * scale + mask[maskBase + j]!;
+        else for (let j = 0; j < seqK; j++) p[j] = Math.fround(p[j]! * scale) + mask[maskBase + j]!;
+        softmaxRow(p, 0, seqK, p, 0);
+        for (let j = 0; j < seqK; j++) w[j] = p[j]!;
+        // O_s (headDim) = P_s (seqK) · V (seqK, headDim): each element one chain over the keys,
+        // four elements at a time.
+        const oRow = outOff + (b * seqQ + s) * outStride + h * D;
+        let d = 0;
+        for (; d + 4 <= D; d += 4) {
+          let a0 = 0;
+          let a1 = 0;
+          let a2 = 0;
+          let a3 = 0;
+          for (let j = 0; j < seqK; j++) {
+            const x = w[j]!;
+            const at = j * D + d;
+            a0 = Math.fround(x * vd[at]! + a0);
+            a1 = Math.fround(x * vd[at + 1]! + a1);
+            a2 = Math.fround(x * vd[at + 2]! + a2);
+            a3 = Math.fround(x * vd[at + 3]! + a3);
+          }
+          out[oRow + d] = a0;
+          out[oRow + d + 1] = a1;
+          out[oRow + d + 2] = a2;
+          out[oRow + d + 3] = a3;
+        }
+        for (; d < D; d++) {
+          let a = 0;
+          for (let j = 0; j < seqK; j++) a = Math.fround(w[j]! * vd[j * D + d]! + a);
+          out[oRow + d] = a;
+        }
       }
-      const inv = 1 / sum;
-      for (let t = 0; t < cols; t++) x[row + t] *= inv;
     }
   }
 
   /**
    * Pairs [start, start+count) for a worker: p = [heads, seqQ, seqK, headDim, qOff, kOff, vOff,
-   * outOff, qStride, kStride, vStride, outStride, scale, maskOff, maskStride, hasMask];
-   * arrays = [q, k, v, out, mask?]. Each pair writes only its own part of out.
+   * outOff, qStride, kStride, vStride, outStride, scale, maskOff, maskStride, hasMask,
+   * maskInProduct]; arrays = [q, k, v, out, mask?]. Each pair writes only its own part of out.
    */
   function rows(start: number, count: number, p: Float64Array, arrays: readonly Float32Array[]): void {
     run(arrays[0]!, p[4]!, arrays[1]!, p[5]!, arrays[2]!, p[6]!, arrays[3]!, p[7]!, p[0]!, p[1]!, p[2]!, p[3]!, p[8]!, p[9]!, p[10]!, p[11]!,
-      p[12]!, p[15] === 1 ? arrays[4]! : null, p[13]!, p[14]!, start, count);
+      p[12]!, p[15] === 1 ? arrays[4]! : null, p[13]!, p[14]!, p[16] === 1, start, count);
   }
 
   return { run, rows };
 }
 
-const kernels = attentionKernels(gemmOnThisThread);
+const kernels = attentionKernels(mlasOnThisThread);
 
 /** attentionKernels' job id in the worker threads (its place in the session's factory list). */
-export const ATTENTION_JOB = 2;
+export const ATTENTION_JOB = 3;
 
 /**
- * O = softmax(scale · Q·Kᵀ + mask) · V for every (batch, head), in the layout described above.
- * `out` must not overlap q, k or v. With a thread pool active, the (batch, head) pairs are split
- * between the threads (each pair is computed whole by one thread, so the bits do not change).
+ * O = softmax(scale · Q·Kᵀ + mask) · V for every (batch, head), in the layout described above;
+ * `scale` is used as a float32. The masked score is float32(float32(scale · q·k) + mask), as when
+ * a graph adds the mask after the scores, or with `maskInProduct` float32(scale · q·k + mask), as
+ * onnxruntime's Attention op does. `out` must not overlap q, k or v. With a thread pool active,
+ * the (batch, head) pairs are split between the threads (each pair is computed whole by one
+ * thread, so the bits do not change).
  */
 export function attention(
   q: Float32Array,
@@ -143,19 +214,21 @@ export function attention(
   mask: Float32Array | null,
   maskOff: number,
   maskStride: number,
+  maskInProduct = false,
 ): void {
   const pairs = batch * heads;
+  scale = Math.fround(scale);
   const pool = activePool();
   if (pool !== null && pairs >= 2 && 2 * pairs * seqQ * seqK * headDim > PARALLEL_MIN_WORK) {
     const shared = pool.shared(out, 3);
     const arrays = [pool.shared(q, 0), pool.shared(k, 1), pool.shared(v, 2), shared];
     if (mask !== null) arrays.push(pool.shared(mask, 4));
-    const p = [heads, seqQ, seqK, headDim, qOff, kOff, vOff, outOff, qStride, kStride, vStride, outStride, scale, maskOff, maskStride, mask === null ? 0 : 1];
+    const p = [heads, seqQ, seqK, headDim, qOff, kOff, vOff, outOff, qStride, kStride, vStride, outStride, scale, maskOff, maskStride, mask === null ? 0 : 1, maskInProduct ? 1 : 0];
     pool.split(ATTENTION_JOB, kernels.rows, pairs, 1, p, arrays);
     if (shared !== out) out.set(shared);
     return;
   }
-  kernels.run(q, qOff, k, kOff, v, vOff, out, outOff, heads, seqQ, seqK, headDim, qStride, kStride, vStride, outStride, scale, mask, maskOff, maskStride, 0, pairs);
+  kernels.run(q, qOff, k, kOff, v, vOff, out, outOff, heads, seqQ, seqK, headDim, qStride, kStride, vStride, outStride, scale, mask, maskOff, maskStride, maskInProduct, 0, pairs);
 }
 
 /** Reference for {@link attention}: per query row, float64 dot products, softmax and weighted sum. */

@@ -97,7 +97,3 @@ function erfcLarge(y: number): number {
   return Math.exp(-t * t) * Math.exp(-(y - t) * (y + t)) * erfcScaled(y);
 }
 
-/** dst[dstOff + i] = erf(src[srcOff + i]) for i < n. In-place allowed when the ranges coincide. */
-export function erfArray(src: Float32Array, srcOff: number, dst: Float32Array, dstOff: number, n: number): void {
-  for (let i = 0; i < n; i++) dst[dstOff + i] = erf(src[srcOff + i]);
-}

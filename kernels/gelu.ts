@@ -3,59 +3,20 @@
  * pass, so `src`/`dst` may be the same array at the same offset (in-place).
  */
 import { erf } from './erf.js';
+import { mlasOnThisThread, type MlasKernels } from './mlas.js';
 import { activePool } from './threads.js';
 
 /**
  * The exact-GELU kernels as one self-contained function (see kernels/threads.ts): worker threads
- * run the same code on their share of the rows.
- *
- * GELU(x) = 0.5·x·(1 + erf(x/√2)) = x·Φ(x), computed as x·Φ(x) with Φ taken from the upper tail
- * P(Z > |x|), so the negative tail keeps its relative accuracy instead of cancelling
- * 1 + erf(x/√2) → 0.
- *
- * P(Z > y) = ½·erfc(y/√2) for y ≥ 0, standard normal Z: Hart's (1968) rational form
- * exp(−y²/2)·P(y)/Q(y), degrees 6/7, with coefficients as in G. West, "Better approximations to
- * cumulative normal functions" (Wilmott, 2005); a 5-term continued fraction past 7.07106781186547
- * (where the rational form starts to lose accuracy). One exp and no range split over the whole
- * float32 activation range: the Cody erfc of kernels/erf.ts costs two exps and a floor per element.
- * Against ½·erfc from glibc on every multiple of 1/20000 in [0, 20]: max absolute error 1.7e−16;
- * relative error ≤ 1.6e−14 up to 3, growing to 2.9e−9 at the switch and 8.9e−9 in the continued
- * fraction, far inside what a float32 result can show. NaN passes through.
+ * run the same code on their share of the rows. GELU itself is onnxruntime's, bit for bit
+ * (kernels/mlas.ts): 0.5·x · (erf(x/√2) + 1) in float32 steps with MLAS's erf.
  */
-export function geluKernels() {
-  /**
-   * GELU of `x`. Written out in full where it is used would be faster still; one small function
-   * is what TurboFan reliably inlines into both loops below (a nested helper it did not).
-   */
-  function geluScalar(x: number): number {
-    const y = x < 0 ? -x : x;
-    const e = Math.exp(-0.5 * y * y);
-    let upperTail: number;
-    if (y < 7.07106781186547) {
-      let num = 0.0352624965998911 * y + 0.700383064443688;
-      let den = 0.0883883476483184 * y + 1.75566716318264;
-      num = num * y + 6.37396220353165;
-      den = den * y + 16.064177579207;
-      num = num * y + 33.912866078383;
-      den = den * y + 86.7807322029461;
-      num = num * y + 112.079291497871;
-      den = den * y + 296.564248779674;
-      num = num * y + 221.213596169931;
-      den = den * y + 637.333633378831;
-      num = num * y + 220.206867912376;
-      den = den * y + 793.826512519948;
-      den = den * y + 440.413735824752;
-      upperTail = (e * num) / den;
-    } else {
-      // 1/√(2π) · e / continued fraction
-      upperTail = (0.3989422804014327 * e) / (y + 1 / (y + 2 / (y + 3 / (y + 4 / (y + 0.65)))));
-    }
-    return x < 0 ? x * upperTail : x * (1 - upperTail);
-  }
+export function geluKernels(mlas: MlasKernels) {
+  const geluOne = mlas.gelu;
 
   /** dst[dstOff + i] = GELU(src[srcOff + i]), i < n. */
   function gelu(src: Float32Array, srcOff: number, dst: Float32Array, dstOff: number, n: number): void {
-    for (let i = 0; i < n; i++) dst[dstOff + i] = geluScalar(src[srcOff + i]);
+    for (let i = 0; i < n; i++) dst[dstOff + i] = geluOne(src[srcOff + i]!);
   }
 
   /** Rows [r0, r0 + count) of BiasGelu: GELU of float32(src + bias) over (·, cols) rows. */
@@ -63,7 +24,7 @@ export function geluKernels() {
     for (let r = r0; r < r0 + count; r++) {
       const s = srcOff + r * cols;
       const d = dstOff + r * cols;
-      for (let j = 0; j < cols; j++) dst[d + j] = geluScalar(Math.fround(src[s + j] + bias[biasOff + j]));
+      for (let j = 0; j < cols; j++) dst[d + j] = geluOne(Math.fround(src[s + j]! + bias[biasOff + j]!));
     }
   }
 
@@ -80,10 +41,10 @@ export function geluKernels() {
   return { gelu, biasGelu, rows };
 }
 
-const kernels = geluKernels();
+const kernels = geluKernels(mlasOnThisThread);
 
 /** geluKernels' job id in the worker threads (its place in the session's factory list). */
-export const GELU_JOB = 3;
+export const GELU_JOB = 4;
 
 /** Below this many elements GELU stays on the calling thread: waking a worker costs more. */
 const PARALLEL_MIN_ELEMENTS = 1 << 14;

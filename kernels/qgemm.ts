@@ -361,7 +361,7 @@ export function qgemmKernels() {
 const kernels = qgemmKernels();
 
 /** qgemmKernels' job id in the worker threads (kernels/threads.ts). */
-export const QGEMM_JOB = 1;
+export const QGEMM_JOB = 2;
 
 /** Packs `b` (k×n row-major from `bOff`) for qgemm. */
 export const packQuantizedB = kernels.packQuantizedB;

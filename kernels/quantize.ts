@@ -114,7 +114,7 @@ export function quantizeKernels() {
 const kernels = quantizeKernels();
 
 /** quantizeKernels' job id in the worker threads (its place in the session's factory list). */
-export const QUANTIZE_JOB = 4;
+export const QUANTIZE_JOB = 5;
 
 /** Below this many values DynamicQuantizeLinear stays on the calling thread. */
 const PARALLEL_MIN_VALUES = 1 << 15;

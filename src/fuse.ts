@@ -342,10 +342,11 @@ function attentionCore(graph: Graph, constants: Constants) {
     const scaleNode = soleReader(index, scores.outputs[0]!);
     if (!scaleNode) return undefined;
     const other = otherInput(scaleNode, scores.outputs[0]!);
+    // As onnxruntime's MatMulScaleFusion folds it into the product: a divisor becomes its float32 reciprocal.
     let scale: number | undefined;
     if (isOnnx(scaleNode, 'Div') && scaleNode.inputs[0] === scores.outputs[0]) {
       const c = scalar(constants, other);
-      scale = c === undefined ? undefined : 1 / c;
+      scale = c === undefined ? undefined : Math.fround(1 / c);
     } else if (isOnnx(scaleNode, 'Mul')) scale = scalar(constants, other);
     if (scale === undefined || !Number.isFinite(scale)) return undefined;
     const chain = [qT, kT, scores, scaleNode];

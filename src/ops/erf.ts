@@ -1,9 +1,14 @@
-import { erf, erfArray } from '../../kernels/erf.js';
+import { erf } from '../../kernels/erf.js';
+import { mlasOnThisThread } from '../../kernels/mlas.js';
 import { NUMERIC, unaryOp } from './elementwise.js';
 
-// Integer inputs get erf truncated back to their type (0 or ±1), as the spec's cast implies.
+// float32 takes onnxruntime's own erf (MLAS), bit for bit; float64 the accurate one. Integer
+// inputs get erf truncated back to their type (0 or ±1), as the spec's cast implies.
+const erf32 = mlasOnThisThread.erf;
 export const Erf = unaryOp('Erf', [9, 21], () => NUMERIC, {
-  f32: (x, o, n) => erfArray(x, 0, o, 0, n),
+  f32: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = erf32(x[i]!);
+  },
   num: erf,
   big: (x) => BigInt(Math.trunc(erf(Number(x)))),
 });

@@ -215,7 +215,7 @@ export const Attention: OpDefinition<readonly PackedMatrix[] | undefined> = {
       keyMask(kind, maskData!, s, filter, keys);
     }
     if (!causal && kind !== 'rows' && !attnBias) {
-      attention(qkv, 0, qkv, hidden, qkv, 2 * hidden, o, 0, batch, heads, seq, seq, headSize, width, width, width, hidden, scale, keys, 0, seq);
+      attention(qkv, 0, qkv, hidden, qkv, 2 * hidden, o, 0, batch, heads, seq, seq, headSize, width, width, width, hidden, scale, keys, 0, seq, true);
       return [y];
     }
 
@@ -230,7 +230,7 @@ export const Attention: OpDefinition<readonly PackedMatrix[] | undefined> = {
     if (!attnBias) {
       for (let row = 0; row < rows; row++) {
         const kOff = (row - (row % seq)) * width + hidden;
-        attention(qkv, row * width, qkv, kOff, qkv, kOff + hidden, o, row * hidden, 1, heads, 1, seq, headSize, width, width, width, hidden, scale, perRow, row * seq, seq);
+        attention(qkv, row * width, qkv, kOff, qkv, kOff + hidden, o, row * hidden, 1, heads, 1, seq, headSize, width, width, width, hidden, scale, perRow, row * seq, seq, true);
       }
       return [y];
     }
@@ -246,7 +246,7 @@ export const Attention: OpDefinition<readonly PackedMatrix[] | undefined> = {
         const from = (((biasBatch === 1 ? 0 : b) * biasHeads + (biasHeads === 1 ? 0 : h)) * seq + q) * seq;
         for (let t = 0; t < seq; t++) combined[t] = ab[from + t]! + (perRow === null ? 0 : perRow[row * seq + t]!);
         const head = h * headSize;
-        attention(qkv, row * width + head, qkv, kOff + head, qkv, kOff + hidden + head, o, row * hidden + head, 1, 1, 1, seq, headSize, width, width, width, hidden, scale, combined, 0, seq);
+        attention(qkv, row * width + head, qkv, kOff + head, qkv, kOff + hidden + head, o, row * hidden + head, 1, 1, 1, seq, headSize, width, width, width, hidden, scale, combined, 0, seq, true);
       }
     }
     return [y];
