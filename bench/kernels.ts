@@ -8,6 +8,7 @@ import { attention, attentionReference } from '../kernels/attention.js';
 import { gelu, geluReference } from '../kernels/gelu.js';
 import { gemm, gemmPacked, gemmReference, packB } from '../kernels/gemm.js';
 import { layerNorm, layerNormReference } from '../kernels/layernorm.js';
+import { withOnnxruntimeRounding } from '../kernels/mlas.js';
 import { packQuantizedB, qgemm, qgemmReference } from '../kernels/qgemm.js';
 import { softmax, softmaxReference } from '../kernels/softmax.js';
 
@@ -44,6 +45,14 @@ function randomFloats(n: number, seed: number, lo = -1, hi = 1): Float32Array {
   return out;
 }
 
+/**
+ * The same case with the kernel rounding every float32 step as MLAS does (what int8 graphs get by
+ * default, for bit-exact parity with onnxruntime), so the table shows what exactness costs.
+ */
+function roundingLikeOnnxruntime(c: Case): Case {
+  return { ...c, kernel: `${c.kernel}, onnxruntime rounding`, fast: () => withOnnxruntimeRounding(true, c.fast) };
+}
+
 function gemmCases(M: number, K: number, N: number): Case[] {
   const shape = `M=${M} K=${K} N=${N}`;
   const a = randomFloats(M * K, 1);
@@ -59,6 +68,14 @@ function gemmCases(M: number, K: number, N: number): Case[] {
   const aZero = Int32Array.of(128);
   const bZero = Int32Array.of(0);
   const qPacked = packQuantizedB(qb, 0, K, N);
+  const runtimeOperands: Case = {
+    kernel: 'gemm (fp32)',
+    shape,
+    unit: 'GFLOP/s',
+    work: flops,
+    fast: () => gemm(M, N, K, 1, a, 0, K, false, b, 0, N, false, 0, c, 0, N),
+    reference,
+  };
   return [
     {
       kernel: 'gemmPacked (fp32)',
@@ -68,14 +85,8 @@ function gemmCases(M: number, K: number, N: number): Case[] {
       fast: () => gemmPacked(M, N, K, a, 0, K, false, packed, c, 0, N, null, 0, false),
       reference,
     },
-    {
-      kernel: 'gemm (fp32)',
-      shape,
-      unit: 'GFLOP/s',
-      work: flops,
-      fast: () => gemm(M, N, K, 1, a, 0, K, false, b, 0, N, false, 0, c, 0, N),
-      reference,
-    },
+    runtimeOperands,
+    roundingLikeOnnxruntime(runtimeOperands),
     {
       kernel: 'qgemm (int8)',
       shape,
@@ -113,7 +124,7 @@ function elementwiseCases(): Case[] {
   const stride = 3 * hidden;
   const attnFlops = 4 * heads * seq * seq * headDim;
 
-  return [
+  const cases: Case[] = [
     {
       kernel: 'layerNorm',
       shape: `${rows}×${hidden}`,
@@ -149,6 +160,8 @@ function elementwiseCases(): Case[] {
         attentionReference(qkv, 0, qkv, hidden, qkv, 2 * hidden, aOut, 0, 1, heads, seq, seq, headDim, stride, stride, stride, hidden, scale, mask, 0, seq),
     },
   ];
+  // LayerNorm has one implementation, already rounding as MLAS does.
+  return cases.flatMap((c) => (c.kernel === 'layerNorm' ? [c] : [c, roundingLikeOnnxruntime(c)]));
 }
 
 function median(bench: Bench, name: string): number {

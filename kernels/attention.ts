@@ -2,7 +2,8 @@
  * Scaled dot-product multi-head attention over the (batch, seq, heads·headDim) layout that
  * BERT's projections produce, without materialising any transpose.
  */
-import { mlasOnThisThread, type MlasKernels } from './mlas.js';
+import { gemmOnThisThread, type GemmKernels } from './gemm.js';
+import { mlasOnThisThread, roundsLikeOnnxruntime, type MlasKernels } from './mlas.js';
 import { activePool, PARALLEL_MIN_WORK } from './threads.js';
 
 /*
@@ -23,15 +24,17 @@ import { activePool, PARALLEL_MIN_WORK } from './threads.js';
 
 /**
  * The kernels as one self-contained function (see kernels/threads.ts), taking this thread's MLAS
- * kernels: worker threads run the same code on their share of the (batch, head) pairs.
+ * and GEMM kernels: worker threads run the same code on their share of the (batch, head) pairs.
  *
- * Rounding follows onnxruntime's CPU path for the same graph, bit for bit: the scores and the
- * weighted sum are MLAS SGEMM products — per output element one float32 fused multiply-add
- * chain over k in order, then × scale — the mask is added in float32 (or inside the scores
- * product, as onnxruntime's Attention op does), and the softmax is MLAS's (kernels/mlas.ts).
- * That is what keeps int8 models, which re-quantize the attention output, exact.
+ * Two roundings. `exact`: onnxruntime's CPU path for the same graph, bit for bit — the scores
+ * and the weighted sum are MLAS SGEMM products (per output element one float32 fused
+ * multiply-add chain over k in order, then × scale), the mask is added in float32 (or inside the
+ * scores product, as onnxruntime's Attention op does), and the softmax is MLAS's
+ * (kernels/mlas.ts); that keeps int8 models, which re-quantize the attention output, exact.
+ * Otherwise both products run through the packed float64-accumulating GEMM and the softmax is
+ * float64 — about 3× faster, and within float32 rounding of the exact result.
  */
-export function attentionKernels(mlas: MlasKernels) {
+export function attentionKernels(mlas: MlasKernels, gemm: GemmKernels) {
   const softmaxRow = mlas.softmaxRow;
   /**
    * This thread's scratch, growing only: the score row, and float64 copies of the head's K and V
@@ -67,9 +70,14 @@ export function attentionKernels(mlas: MlasKernels) {
     maskOff: number,
     maskStride: number,
     maskInProduct: boolean,
+    exact: boolean,
     first: number,
     count: number,
   ): void {
+    if (!exact) {
+      fastRun(q, qOff, k, kOff, v, vOff, out, outOff, heads, seqQ, seqK, headDim, qStride, kStride, vStride, outStride, scale, mask, maskOff, maskStride, first, count);
+      return;
+    }
     if (scores.length < seqK) {
       scores = new Float32Array(seqK);
       weights = new Float64Array(seqK);
@@ -166,20 +174,90 @@ export function attentionKernels(mlas: MlasKernels) {
     }
   }
 
+  /** This thread's (seqQ, seqK) score matrix for the float64 path; it only grows. */
+  let scoreMatrix = new Float32Array(0);
+
+  /** run() without onnxruntime's rounding: the products through the packed GEMM kernels. */
+  function fastRun(
+    q: Float32Array,
+    qOff: number,
+    k: Float32Array,
+    kOff: number,
+    v: Float32Array,
+    vOff: number,
+    out: Float32Array,
+    outOff: number,
+    heads: number,
+    seqQ: number,
+    seqK: number,
+    headDim: number,
+    qStride: number,
+    kStride: number,
+    vStride: number,
+    outStride: number,
+    scale: number,
+    mask: Float32Array | null,
+    maskOff: number,
+    maskStride: number,
+    first: number,
+    count: number,
+  ): void {
+    if (scoreMatrix.length < seqQ * seqK) scoreMatrix = new Float32Array(seqQ * seqK);
+    const s = scoreMatrix;
+    for (let u = first; u < first + count; u++) {
+      const b = Math.floor(u / heads);
+      const h = u - b * heads;
+      const qBase = qOff + b * seqQ * qStride + h * headDim;
+      const kBase = kOff + b * seqK * kStride + h * headDim;
+      const vBase = vOff + b * seqK * vStride + h * headDim;
+      const oBase = outOff + b * seqQ * outStride + h * headDim;
+      // Scores (seqQ, seqK) = scale · Q_bh (seqQ, headDim) · K_bhᵀ; K_bh is read as (seqK, headDim) rows.
+      gemm.run(seqQ, seqK, headDim, scale, q, qBase, qStride, false, null, k, kBase, kStride, true, s, 0, seqK, null, 0, false);
+      softmaxRows(s, seqQ, seqK, mask, maskOff + b * maskStride);
+      // O_bh (seqQ, headDim) = P (seqQ, seqK) · V_bh (seqK, headDim), written straight into its strided place.
+      gemm.run(seqQ, headDim, seqK, 1, s, 0, seqK, false, null, v, vBase, vStride, false, out, oBase, outStride, null, 0, false);
+    }
+  }
+
+  /**
+   * In-place float64 softmax of each (rows, cols) row of scores (+ mask (cols), broadcast over
+   * rows); score + mask is rounded to float32, as a graph's Add would.
+   */
+  function softmaxRows(x: Float32Array, rows: number, cols: number, mask: Float32Array | null, maskStart: number): void {
+    for (let r = 0; r < rows; r++) {
+      const row = r * cols;
+      if (mask !== null) for (let t = 0; t < cols; t++) x[row + t] += mask[maskStart + t]!;
+      let max = -Infinity;
+      for (let t = 0; t < cols; t++) {
+        const e = x[row + t]!;
+        // Once max is NaN no comparison replaces it, so NaN reaches the whole row.
+        if (e > max || e !== e) max = e;
+      }
+      let sum = 0;
+      for (let t = 0; t < cols; t++) {
+        const e = Math.exp(x[row + t]! - max);
+        x[row + t] = e;
+        sum += e;
+      }
+      const inv = 1 / sum;
+      for (let t = 0; t < cols; t++) x[row + t] *= inv;
+    }
+  }
+
   /**
    * Pairs [start, start+count) for a worker: p = [heads, seqQ, seqK, headDim, qOff, kOff, vOff,
    * outOff, qStride, kStride, vStride, outStride, scale, maskOff, maskStride, hasMask,
-   * maskInProduct]; arrays = [q, k, v, out, mask?]. Each pair writes only its own part of out.
+   * maskInProduct, exact]; arrays = [q, k, v, out, mask?]. Each pair writes only its own part of out.
    */
   function rows(start: number, count: number, p: Float64Array, arrays: readonly Float32Array[]): void {
     run(arrays[0]!, p[4]!, arrays[1]!, p[5]!, arrays[2]!, p[6]!, arrays[3]!, p[7]!, p[0]!, p[1]!, p[2]!, p[3]!, p[8]!, p[9]!, p[10]!, p[11]!,
-      p[12]!, p[15] === 1 ? arrays[4]! : null, p[13]!, p[14]!, p[16] === 1, start, count);
+      p[12]!, p[15] === 1 ? arrays[4]! : null, p[13]!, p[14]!, p[16] === 1, p[17] === 1, start, count);
   }
 
   return { run, rows };
 }
 
-const kernels = attentionKernels(mlasOnThisThread);
+const kernels = attentionKernels(mlasOnThisThread, gemmOnThisThread);
 
 /** attentionKernels' job id in the worker threads (its place in the session's factory list). */
 export const ATTENTION_JOB = 3;
@@ -218,17 +296,18 @@ export function attention(
 ): void {
   const pairs = batch * heads;
   scale = Math.fround(scale);
+  const exact = roundsLikeOnnxruntime();
   const pool = activePool();
   if (pool !== null && pairs >= 2 && 2 * pairs * seqQ * seqK * headDim > PARALLEL_MIN_WORK) {
     const shared = pool.shared(out, 3);
     const arrays = [pool.shared(q, 0), pool.shared(k, 1), pool.shared(v, 2), shared];
     if (mask !== null) arrays.push(pool.shared(mask, 4));
-    const p = [heads, seqQ, seqK, headDim, qOff, kOff, vOff, outOff, qStride, kStride, vStride, outStride, scale, maskOff, maskStride, mask === null ? 0 : 1, maskInProduct ? 1 : 0];
+    const p = [heads, seqQ, seqK, headDim, qOff, kOff, vOff, outOff, qStride, kStride, vStride, outStride, scale, maskOff, maskStride, mask === null ? 0 : 1, maskInProduct ? 1 : 0, exact ? 1 : 0];
     pool.split(ATTENTION_JOB, kernels.rows, pairs, 1, p, arrays);
     if (shared !== out) out.set(shared);
     return;
   }
-  kernels.run(q, qOff, k, kOff, v, vOff, out, outOff, heads, seqQ, seqK, headDim, qStride, kStride, vStride, outStride, scale, mask, maskOff, maskStride, maskInProduct, 0, pairs);
+  kernels.run(q, qOff, k, kOff, v, vOff, out, outOff, heads, seqQ, seqK, headDim, qStride, kStride, vStride, outStride, scale, mask, maskOff, maskStride, maskInProduct, exact, 0, pairs);
 }
 
 /** Reference for {@link attention}: per query row, float64 dot products, softmax and weighted sum. */

@@ -26,6 +26,7 @@
  * (M,K,N) = (128,384,1536), ≈ 7.2–7.7 at BERT-base's (128,768,3072) and (128,3072,768);
  * gemmReference ≈ 0.5.
  */
+import { roundsLikeOnnxruntime } from './mlas.js';
 import { activePool, PARALLEL_MIN_WORK } from './threads.js';
 
 /**
@@ -166,6 +167,46 @@ export function gemmKernels() {
   }
 
   /**
+   * Rows [k0, k0+kc) × columns [n0, n0+cols) of op(B) (K,N), read from a strided array, → work at
+   * `wOff` in the same panel layout as {@link copyPackedBlock}.
+   */
+  function packStridedBlock(
+    w: number[],
+    wOff: number,
+    b: Float32Array,
+    bOffset: number,
+    ldb: number,
+    transB: boolean,
+    n0: number,
+    cols: number,
+    k0: number,
+    kc: number,
+  ): void {
+    // op(B)[k,n] = b[bOffset + k*rowStride + n*colStride]
+    const rowStride = transB ? 1 : ldb;
+    const colStride = transB ? ldb : 1;
+    for (let j0 = 0; j0 < cols; j0 += NR) {
+      const base = wOff + j0 * kc;
+      for (let j = 0; j < NR; j++) {
+        let dst = base + j;
+        if (j0 + j < cols) {
+          let src = bOffset + k0 * rowStride + (n0 + j0 + j) * colStride;
+          for (let k = 0; k < kc; k++) {
+            w[dst] = b[src];
+            dst += NR;
+            src += rowStride;
+          }
+        } else {
+          for (let k = 0; k < kc; k++) {
+            w[dst] = 0;
+            dst += NR;
+          }
+        }
+      }
+    }
+  }
+
+  /**
    * packed A (M,kc) at work[0..) · packed B (kc,cols) at work[bBase..) → C[:, n0 .. n0+cols) (M,cols):
    * C = alpha · A·B (+ bias) (+ C).
    *
@@ -245,7 +286,8 @@ export function gemmKernels() {
   }
 
   /**
-   * The driver, over B packed as a PackedMatrix's data.
+   * The driver. B comes either from a PackedMatrix (`packedData` non-null) or from a
+   * strided array (`b`, `bOffset`, `ldb`, `transB`).
    *
    * Blocking: K is cut into KC-deep slices so one A panel (MR·KC doubles) and one B panel
    * (NR·KC doubles) sit in L1 together; N is cut so a KC×NC block of B (B_BLOCK_DOUBLES)
@@ -261,7 +303,11 @@ export function gemmKernels() {
     aOffset: number,
     lda: number,
     transA: boolean,
-    packedData: Float32Array,
+    packedData: Float32Array | null,
+    b: Float32Array,
+    bOffset: number,
+    ldb: number,
+    transB: boolean,
     c: Float32Array,
     cOffset: number,
     ldc: number,
@@ -283,7 +329,8 @@ export function gemmKernels() {
       packA(w, M, k0, kc, a, aOffset, lda, transA);
       for (let n0 = 0; n0 < N; n0 += nc) {
         const cols = Math.min(nc, N - n0);
-        copyPackedBlock(w, aSize, packedData, K, n0, cols, k0, kc);
+        if (packedData !== null) copyPackedBlock(w, aSize, packedData, K, n0, cols, k0, kc);
+        else packStridedBlock(w, aSize, b, bOffset, ldb, transB, n0, cols, k0, kc);
         multiplyBlock(w, aSize, M, kc, n0, cols, alpha, c, cOffset, ldc, first ? bias : null, biasOffset, !first || accumulate);
       }
       k0 += kc;
@@ -301,14 +348,18 @@ export function gemmKernels() {
     const lda = p[4]!;
     const ldc = p[7]!;
     const packed = arrays[1]!;
-    run(count, p[0]!, p[1]!, p[2]!, arrays[0]!, p[3]! + start * (transA ? 1 : lda), lda, transA, packed, arrays[2]!, p[6]! + start * ldc, ldc,
-      arrays[3] ?? null, p[8]!, p[9] === 1);
+    run(count, p[0]!, p[1]!, p[2]!, arrays[0]!, p[3]! + start * (transA ? 1 : lda), lda, transA, packed, packed, 0, 0, false,
+      arrays[2]!, p[6]! + start * ldc, ldc, arrays[3] ?? null, p[8]!, p[9] === 1);
   }
 
   return { NR, MR, packB, run, rows };
 }
 
-const kernels = gemmKernels();
+export type GemmKernels = ReturnType<typeof gemmKernels>;
+
+/** This thread's instance (its own work array): the one every call made here uses. */
+export const gemmOnThisThread: GemmKernels = gemmKernels();
+const kernels = gemmOnThisThread;
 
 /** gemmKernels' job id in the worker threads (kernels/threads.ts). */
 export const GEMM_JOB = 1;
@@ -355,7 +406,7 @@ export function gemmPacked(
     if (cs !== c) c.set(cs);
     return;
   }
-  kernels.run(M, N, K, alpha, a, aOffset, lda, transA, packedB.data, c, cOffset, ldc, bias, biasOffset, accumulate);
+  kernels.run(M, N, K, alpha, a, aOffset, lda, transA, packedB.data, packedB.data, 0, 0, false, c, cOffset, ldc, bias, biasOffset, accumulate);
 }
 
 /**
@@ -364,11 +415,10 @@ export function gemmPacked(
  * stored (K,N), or when `transB` (N,K); lda, ldb, ldc are row strides. beta = 0 ignores C's
  * contents (even NaN). C must not overlap A or B.
  *
- * Rounded exactly as onnxruntime's MLAS SGEMM (verified bit for bit against onnxruntime-node):
- * each element one float32 fused multiply-add chain over k in order, then float32(acc · alpha),
- * or float32(acc · alpha + C) with beta = 1 (C scaled by beta first otherwise). Products of two
- * activations feed the int8 layers' re-quantization in attention, where a float32 ulp matters;
- * constant weights go through the faster float64-accumulating {@link gemmPacked}.
+ * While a session rounds like onnxruntime (kernels/mlas.ts) the product is MLAS SGEMM's, bit
+ * for bit: each element one float32 fused multiply-add chain over k in order, then
+ * float32(acc · alpha), or float32(acc · alpha + C) with beta = 1 (C scaled by beta first
+ * otherwise). Otherwise it accumulates in float64 through the packed kernels, ~10× faster.
  */
 export function gemm(
   M: number,
@@ -389,6 +439,16 @@ export function gemm(
   ldc: number,
 ): void {
   if (M <= 0 || N <= 0) return;
+  if (!roundsLikeOnnxruntime()) {
+    if (beta !== 0 && beta !== 1) {
+      for (let i = 0; i < M; i++) {
+        const row = cOffset + i * ldc;
+        for (let j = 0; j < N; j++) c[row + j] *= beta;
+      }
+    }
+    kernels.run(M, N, K, alpha, a, aOffset, lda, transA, null, b, bOffset, ldb, transB, c, cOffset, ldc, null, 0, beta !== 0);
+    return;
+  }
   const scale = Math.fround(alpha);
   const keep = Math.fround(beta);
   if (exactRow.length < N) exactRow = new Float32Array(N);

@@ -150,3 +150,25 @@ export const mlasOnThisThread: MlasKernels = mlasKernels();
 
 /** mlasKernels' job id in the worker threads (its place in kernels/pool.ts's list). */
 export const MLAS_JOB = 0;
+
+/**
+ * Whether the run in progress rounds like onnxruntime: a session decides (SessionOptions
+ * floatRounding; by default, for graphs whose activations are re-quantized) and the kernels with
+ * a faster float64 form — softmax, GELU, attention, products of two activations — follow it.
+ * Kernels split over worker threads hand the choice to them as a job parameter.
+ */
+let onnxruntimeRounding = false;
+
+export function roundsLikeOnnxruntime(): boolean {
+  return onnxruntimeRounding;
+}
+
+export function withOnnxruntimeRounding<R>(on: boolean, fn: () => R): R {
+  const previous = onnxruntimeRounding;
+  onnxruntimeRounding = on;
+  try {
+    return fn();
+  } finally {
+    onnxruntimeRounding = previous;
+  }
+}

@@ -6,14 +6,32 @@
  * separate max pass rather than the "online" fused max+sum pass: the online form must
  * rescale and then exponentiate every element a second time.
  */
-import { mlasOnThisThread } from './mlas.js';
+import { mlasOnThisThread, roundsLikeOnnxruntime } from './mlas.js';
 
 /**
- * out = exp(x − max) / Σ exp(x − max), per row, rounded exactly as onnxruntime's MLAS softmax
- * (kernels/mlas.ts).
+ * out = exp(x − max) / Σ exp(x − max), per row: rounded exactly as onnxruntime's MLAS softmax
+ * (kernels/mlas.ts) while the session rounds like onnxruntime, else in float64 with Math.exp.
  */
 export function softmax(x: Float32Array, xOff: number, rows: number, cols: number, out: Float32Array, outOff: number): void {
-  for (let r = 0; r < rows; r++) mlasOnThisThread.softmaxRow(x, xOff + r * cols, cols, out, outOff + r * cols);
+  if (roundsLikeOnnxruntime()) {
+    for (let r = 0; r < rows; r++) mlasOnThisThread.softmaxRow(x, xOff + r * cols, cols, out, outOff + r * cols);
+    return;
+  }
+  for (let r = 0; r < rows; r++) {
+    const xRow = xOff + r * cols;
+    const outRow = outOff + r * cols;
+    const max = rowMax(x, xRow, cols);
+    let sum = 0;
+    for (let j = 0; j < cols; j++) {
+      const e = Math.exp(x[xRow + j] - max);
+      out[outRow + j] = e;
+      sum += e;
+    }
+    // Scaling the stored exponentials reuses them instead of calling exp again; it costs a
+    // second float32 rounding per element (≤ 2⁻²³ relative in total).
+    const inv = 1 / sum;
+    for (let j = 0; j < cols; j++) out[outRow + j] *= inv;
+  }
 }
 
 /** out = x − max − log Σ exp(x − max), per row. */

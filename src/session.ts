@@ -4,6 +4,7 @@ import { fuseGraph } from './fuse.js';
 import { loadGraph, type Graph, type ValueDecl } from './load.js';
 import { buildPlan, DEFAULT_MAX_MEMORY_BYTES, type InputSpec, type Plan } from './plan.js';
 import { executePlan } from './run.js';
+import { withOnnxruntimeRounding } from '../kernels/mlas.js';
 import { kernelPool } from '../kernels/pool.js';
 import { ThreadPool, withPool } from '../kernels/threads.js';
 import { modelDirOf } from './tensorProto.js';
@@ -37,7 +38,20 @@ export interface SessionOptions {
    * Models that test for them themselves (IsNaN, IsInf) always get them through.
    */
   rejectNonFinite?: boolean;
+  /**
+   * How the float32 kernels with a faster float64 form (softmax, GELU, attention, products of
+   * two activations) round. 'onnxruntime': exactly as onnxruntime's CPU kernels (MLAS, x86-64
+   * AVX-512), bit for bit — what keeps int8 models exact, since every layer re-quantizes its
+   * float activations and one ulp can flip a quantized value. 'fast': float64 accumulation,
+   * within float32 rounding of that (and about 3× faster in those kernels). 'auto' (default):
+   * 'onnxruntime' for graphs with quantization ops, 'fast' otherwise. LayerNorm and Erf always
+   * round as onnxruntime's; constant-weight GEMMs always accumulate in float64.
+   */
+  floatRounding?: 'auto' | 'onnxruntime' | 'fast';
 }
+
+/** Ops whose inputs are quantized at run time: a graph with one re-quantizes float activations. */
+const QUANTIZING_OPS = new Set(['DynamicQuantizeLinear', 'QuantizeLinear', 'DynamicQuantizeMatMul', 'QLinearMatMul']);
 
 export type FeedsType = Record<string, Tensor>;
 /**
@@ -87,6 +101,8 @@ export class InferenceSession {
   private readonly plans = new Map<string, Plan>();
   private readonly maxCachedPlans: number;
   private readonly rejectNonFinite: boolean;
+  /** Whether runs round like onnxruntime (SessionOptions.floatRounding). */
+  readonly roundsLikeOnnxruntime: boolean;
   private pool: ThreadPool | null;
 
   private constructor(readonly graph: Graph, options: SessionOptions) {
@@ -96,6 +112,9 @@ export class InferenceSession {
     this.maxMemoryBytes = options.maxMemoryBytes ?? DEFAULT_MAX_MEMORY_BYTES;
     this.rejectNonFinite =
       (options.rejectNonFinite ?? true) && !graph.nodes.some((n) => n.domain === '' && (n.opType === 'IsNaN' || n.opType === 'IsInf'));
+    const rounding = options.floatRounding ?? 'auto';
+    this.roundsLikeOnnxruntime =
+      rounding === 'onnxruntime' || (rounding === 'auto' && graph.nodes.some((n) => QUANTIZING_OPS.has(n.opType) || (n.unfused ?? []).some((u) => QUANTIZING_OPS.has(u.opType))));
     const threads = options.intraOpNumThreads || 1;
     this.pool = threads > 1 ? kernelPool(threads) : null;
   }
@@ -161,9 +180,12 @@ export class InferenceSession {
     }
     const request = this.runRequest(arg1, arg2);
     const inputs = this.checkFeeds(feeds);
-    const plan = this.planFor(inputs);
     const pool = this.pool;
-    const outputs = pool === null ? executePlan(plan, inputs) : withPool(pool, () => executePlan(plan, inputs));
+    // Planning folds constants through the same kernels, so it rounds as the runs do.
+    const outputs = withOnnxruntimeRounding(this.roundsLikeOnnxruntime, () => {
+      const plan = this.planFor(inputs);
+      return pool === null ? executePlan(plan, inputs) : withPool(pool, () => executePlan(plan, inputs));
+    });
     const result: ReturnType = {};
     this.graph.outputs.forEach((o, i) => {
       if (!request.wanted.has(o.name)) return;
@@ -392,7 +414,10 @@ function modelArguments(model: unknown, arg1: unknown, arg2: unknown, arg3: unkn
 
 function checkOptions(options: SessionOptions): void {
   if (typeof options !== 'object' || options === null) throw new LambertError('INVALID_ARGUMENT', 'session options must be an object');
-  const { maxCachedPlans, maxMemoryBytes, intraOpNumThreads } = options;
+  const { maxCachedPlans, maxMemoryBytes, intraOpNumThreads, floatRounding } = options;
+  if (floatRounding !== undefined && floatRounding !== 'auto' && floatRounding !== 'onnxruntime' && floatRounding !== 'fast') {
+    throw new LambertError('INVALID_ARGUMENT', `floatRounding must be 'auto', 'onnxruntime' or 'fast', got ${String(floatRounding)}`);
+  }
   if (intraOpNumThreads !== undefined && !(Number.isSafeInteger(intraOpNumThreads) && intraOpNumThreads >= 0 && intraOpNumThreads <= 256)) {
     throw new LambertError('INVALID_ARGUMENT', `intraOpNumThreads must be an integer from 0 (default) to 256, got ${String(intraOpNumThreads)}`);
   }

@@ -10,6 +10,7 @@ import { erf, erfc } from '../kernels/erf.js';
 import { biasGelu, biasGeluReference, gelu, geluReference, geluTanh, geluTanhReference } from '../kernels/gelu.js';
 import { gemm, gemmPacked, gemmReference, packB } from '../kernels/gemm.js';
 import { layerNorm, layerNormReference } from '../kernels/layernorm.js';
+import { withOnnxruntimeRounding } from '../kernels/mlas.js';
 import { logSoftmax, logSoftmaxReference, softmax, softmaxReference } from '../kernels/softmax.js';
 
 /** Deterministic uniform values in [lo, hi): fast-check shrinks the shape and seed, not megabytes of floats. */
@@ -70,6 +71,15 @@ function inWindow(off: number, rows: number, cols: number, ld: number): (i: numb
 
 const relTol = (expected: Float32Array, rel: number, abs: number) => (i: number) => abs + rel * Math.abs(expected[i]);
 
+/**
+ * Registers `body` twice: with the fast float64 rounding, and rounding like onnxruntime
+ * (kernels/mlas.ts) — the kernels with both forms must meet their reference either way.
+ */
+function bothRoundings(name: string, body: () => void): void {
+  it(name, body);
+  it(`${name} (rounding like onnxruntime)`, () => withOnnxruntimeRounding(true, body));
+}
+
 describe('gemm', () => {
   /*
    * Tolerance: each output may differ from the float64-accumulated reference by a few float32
@@ -126,15 +136,15 @@ describe('gemm', () => {
     assertClose('gemm', actual, expected, (i) => 1e-6 * mag[i] + FLT_MIN, inWindow(offC, M, N, ldc));
   }
 
-  it('matches the reference for all transpositions, offsets, strides, alpha and beta', () => {
+  bothRoundings('matches the reference for all transpositions, offsets, strides, alpha and beta', () => {
     fc.assert(fc.property(gemmCase(20, 0, 20, 0, 40), checkGemm), { numRuns: 500 });
   });
 
-  it('matches the reference when K spans several slices', () => {
+  bothRoundings('matches the reference when K spans several slices', () => {
     fc.assert(fc.property(gemmCase(7, 1, 9, 500, 1100), checkGemm), { numRuns: 25 });
   });
 
-  it('matches the reference when N spans several column blocks', () => {
+  bothRoundings('matches the reference when N spans several column blocks', () => {
     // K ≈ 290 gives blocks of about 450 columns, so N straddles the boundary.
     fc.assert(fc.property(gemmCase(5, 430, 470, 280, 300), checkGemm), { numRuns: 15 });
   });
@@ -341,7 +351,7 @@ describe('gelu', () => {
     };
   }
 
-  it('gelu matches the reference (in place too)', () => {
+  bothRoundings('gelu matches the reference (in place too)', () => {
     fc.assert(fc.property(unaryCase, checkUnary('gelu', gelu, geluReference)), { numRuns: 200 });
   });
 
@@ -349,7 +359,7 @@ describe('gelu', () => {
     fc.assert(fc.property(unaryCase, checkUnary('geluTanh', geluTanh, geluTanhReference)), { numRuns: 200 });
   });
 
-  it('gelu stays within a float32 ulp of x·Φ(x) in both tails, as onnxruntime computes it', () => {
+  bothRoundings('gelu stays within a float32 ulp of x·Φ(x) in both tails, as onnxruntime computes it', () => {
     // Like onnxruntime's, the tail is 0.5·x·(1 + erf): absolutely, not relatively, accurate below −4.
     const x = Float32Array.from({ length: 400 }, (_, i) => -12 + i * 0.06);
     const y = new Float32Array(x.length);
@@ -360,7 +370,7 @@ describe('gelu', () => {
     }
   });
 
-  it('biasGelu matches the reference', () => {
+  bothRoundings('biasGelu matches the reference', () => {
     fc.assert(
       fc.property(
         fc.record({
@@ -474,7 +484,7 @@ describe('softmax', () => {
     };
   }
 
-  it('softmax matches the reference (in place too)', () => {
+  bothRoundings('softmax matches the reference (in place too)', () => {
     fc.assert(fc.property(smCase, checkRows('softmax', softmax, softmaxReference, 1e-6, 1e-7)), { numRuns: 300 });
   });
 
@@ -482,7 +492,7 @@ describe('softmax', () => {
     fc.assert(fc.property(smCase, checkRows('logSoftmax', logSoftmax, logSoftmaxReference, 1e-6, 1e-6)), { numRuns: 300 });
   });
 
-  it('softmax rows sum to one', () => {
+  bothRoundings('softmax rows sum to one', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 100 }), fc.integer(), (cols, seed) => {
         const x = randomArray(cols, seed, -50, 50);
@@ -493,7 +503,7 @@ describe('softmax', () => {
     );
   });
 
-  it('propagates NaN to the whole row', () => {
+  bothRoundings('propagates NaN to the whole row', () => {
     const x = new Float32Array([1, NaN, 3, 0, 1, 2]);
     softmax(x, 0, 2, 3, x, 0);
     expect(Array.from(x.subarray(0, 3)).every(Number.isNaN)).toBe(true);
@@ -518,7 +528,7 @@ describe('attention', () => {
     seed: fc.integer(),
   });
 
-  it('matches the reference with and without mask, separate or packed QKV', () => {
+  bothRoundings('matches the reference with and without mask, separate or packed QKV', () => {
     fc.assert(
       fc.property(attnCase, (t) => {
         const { batch, heads, seqQ, seqK, headDim, packedQkv, pad, outPad, offs, withMask, sharedMask, seed } = t;

@@ -46,7 +46,9 @@ function singleOp(node: onnx.INodeProto, inputs: Record<string, number[]>, opset
 }
 
 async function expectSameBits(model: Uint8Array, feeds: Record<string, Tensor>): Promise<void> {
-  const [ours, theirs] = [await (await InferenceSession.create(model)).run(feeds), await ortRun(model, feeds)];
+  // A float graph defaults to the fast rounding; the exact one is asked for.
+  const session = await InferenceSession.create(model, { floatRounding: 'onnxruntime' });
+  const [ours, theirs] = [await session.run(feeds), await ortRun(model, feeds)];
   const a = ours.y!.data as Float32Array;
   const b = theirs.y!.data as Float32Array;
   expect(a.length).toBe(b.length);
@@ -138,6 +140,11 @@ async function worstDifference(path: string, batch: number, seq: number, vocab: 
 }
 
 describe.runIf(avx512)('int8 models agree with onnxruntime on random inputs', () => {
+  it('round like onnxruntime by default, where float graphs do not', async () => {
+    expect((await InferenceSession.create(readFileSync(`${FIXTURES}tiny-bert-cls.opset14.int8.onnx`))).roundsLikeOnnxruntime).toBe(true);
+    expect((await InferenceSession.create(readFileSync(`${FIXTURES}tiny-bert-cls.opset14.onnx`))).roundsLikeOnnxruntime).toBe(false);
+  });
+
   // A re-quantized value flipped by one float32 ulp upstream moves the outputs by ~1e-3 or more;
   // what is left without flips is the float32 tail after the last int8 layer (pooler, classifier).
   for (const model of ['tiny-bert-cls.opset14.int8', 'tiny-sbert.opset14.int8', 'tiny-distilbert-cls.opset14.int8rr', 'tiny-mobilebert-cls.opset14.int8pc', 'tiny-roberta-cls.opset14.int8rr']) {

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { attention } from '../kernels/attention.js';
 import { gemmPacked, packB } from '../kernels/gemm.js';
 import { biasGelu, gelu } from '../kernels/gelu.js';
+import { withOnnxruntimeRounding } from '../kernels/mlas.js';
 import { JOB_IDS, kernelPool, POOL_FACTORIES } from '../kernels/pool.js';
 import { packQuantizedB, qgemm } from '../kernels/qgemm.js';
 import { dynamicQuantizeLinear } from '../kernels/quantize.js';
@@ -160,13 +161,15 @@ describe('split kernels beyond the GEMMs', () => {
         const [kOff, vOff] = packed ? [hidden, 2 * hidden] : [0, 0];
         const mask = masked ? Float32Array.from({ length: batch * seqK + 2 }, () => (next() < 0.2 ? -10000 : 0)) : null;
         const out0 = Float32Array.from({ length: batch * seqQ * hidden + 3 }, () => next());
-        const single = out0.slice();
         const run = (o: Float32Array) =>
           attention(q, 7, k, kOff, v, vOff, o, 3, batch, heads, seqQ, seqK, headDim, stride, stride, stride, hidden, 0.125, mask, 2, maskStride);
-        run(single);
-        const split = out0.slice();
-        withPool(pool, () => run(split));
-        expectSameBits(split, single);
+        for (const exact of [false, true]) {
+          const single = out0.slice();
+          withOnnxruntimeRounding(exact, () => run(single));
+          const split = out0.slice();
+          withOnnxruntimeRounding(exact, () => withPool(pool, () => run(split)));
+          expectSameBits(split, single);
+        }
       }
     } finally {
       await pool.terminate();
@@ -179,14 +182,16 @@ describe('split kernels beyond the GEMMs', () => {
       const next = random(9);
       for (const n of [(1 << 14) + 1, 100_003]) {
         const src = Float32Array.from({ length: n + 4 }, () => 8 * next() - 4);
-        const single = new Float32Array(n + 6);
-        gelu(src, 4, single, 6, n);
-        const split = new Float32Array(n + 6);
-        withPool(pool, () => gelu(src, 4, split, 6, n));
-        expectSameBits(split, single);
-        const inPlace = src.slice();
-        withPool(pool, () => gelu(inPlace, 4, inPlace, 4, n));
-        expectSameBits(inPlace.subarray(4), single.subarray(6));
+        for (const exact of [false, true]) {
+          const single = new Float32Array(n + 6);
+          withOnnxruntimeRounding(exact, () => gelu(src, 4, single, 6, n));
+          const split = new Float32Array(n + 6);
+          withOnnxruntimeRounding(exact, () => withPool(pool, () => gelu(src, 4, split, 6, n)));
+          expectSameBits(split, single);
+          const inPlace = src.slice();
+          withOnnxruntimeRounding(exact, () => withPool(pool, () => gelu(inPlace, 4, inPlace, 4, n)));
+          expectSameBits(inPlace.subarray(4), single.subarray(6));
+        }
       }
       for (const [rows, cols] of [[128, 1200], [97, 257]] as const) {
         const src = Float32Array.from({ length: rows * cols }, () => 8 * next() - 4);
