@@ -21,7 +21,7 @@ import { activePool } from './threads.js';
  * the continued fraction. One exp: about 3× faster than the exact form.
  */
 export function geluKernels(mlas: MlasKernels) {
-  const geluExact = mlas.gelu;
+  const geluExactRange = mlas.geluRange;
 
   /**
    * GELU of `x` in float64. Written out in full where it is used would be faster still; one
@@ -55,11 +55,14 @@ export function geluKernels(mlas: MlasKernels) {
 
   /** dst[dstOff + i] = GELU(src[srcOff + i]), i < n. */
   function gelu(src: Float32Array, srcOff: number, dst: Float32Array, dstOff: number, n: number, exact: boolean): void {
-    if (exact) for (let i = 0; i < n; i++) dst[dstOff + i] = geluExact(src[srcOff + i]!);
+    if (exact) geluExactRange(src, srcOff, dst, dstOff, n);
     else for (let i = 0; i < n; i++) dst[dstOff + i] = geluFast(src[srcOff + i]!);
   }
 
-  /** Rows [r0, r0 + count) of BiasGelu: GELU of float32(src + bias) over (·, cols) rows. */
+  /**
+   * Rows [r0, r0 + count) of BiasGelu: GELU of float32(src + bias) over (·, cols) rows. The sum
+   * goes to dst first and GELU runs on it in place while the row is still in L1.
+   */
   function biasGelu(
     src: Float32Array,
     srcOff: number,
@@ -75,8 +78,8 @@ export function geluKernels(mlas: MlasKernels) {
     for (let r = r0; r < r0 + count; r++) {
       const s = srcOff + r * cols;
       const d = dstOff + r * cols;
-      if (exact) for (let j = 0; j < cols; j++) dst[d + j] = geluExact(Math.fround(src[s + j]! + bias[biasOff + j]!));
-      else for (let j = 0; j < cols; j++) dst[d + j] = geluFast(Math.fround(src[s + j]! + bias[biasOff + j]!));
+      for (let j = 0; j < cols; j++) dst[d + j] = src[s + j]! + bias[biasOff + j]!;
+      gelu(dst, d, dst, d, cols, exact);
     }
   }
 

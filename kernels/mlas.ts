@@ -88,59 +88,79 @@ export function mlasKernels() {
   }
 
   /**
-   * MLAS's float32 erf (MlasComputeErf, and the erf inside its exact GELU): an odd polynomial in
-   * x² up to 0.921875, beyond it 1 − exp(−poly(|x|)), |x| clamped at 3.925.
+   * dst[dstOff + i] = erf(float32(src[srcOff + i] · inputScale)), i < n, as MLAS's float32 erf
+   * (MlasComputeErf, and the erf inside its exact GELU): an odd polynomial in x² up to 0.921875,
+   * beyond it 1 − exp(−poly(|x|)), |x| clamped at 3.925.
    */
-  function erf(x: number): number {
-    const negative = x < 0 || (x === 0 && 1 / x < 0);
-    let a = x < 0 ? -x : x;
-    // MINPS(upper, a): a NaN a passes through.
-    a = 3.924999952316284 < a ? 3.924999952316284 : a;
-    let result: number;
-    if (a > 0.921875) {
-      let r = 0.00001729489304125309;
-      r = Math.fround(r * a - 0.00038320868043228984);
-      r = Math.fround(r * a + 0.003883934346958995);
-      r = Math.fround(r * a - 0.024254560470581055);
-      r = Math.fround(r * a + 0.1067778468132019);
-      r = Math.fround(r * a + 0.6348466873168945);
-      r = Math.fround(r * a + 0.12871751189231873);
-      r = -Math.fround(r * a + a);
-      r = -88.37625885009766 > r ? -88.37625885009766 : r;
-      const m = Math.fround(Math.fround(1.4426950216293335 * r + 12582912) - 12582912);
-      let f = Math.fround(m * -0.693145751953125 + r);
-      f = Math.fround(m * -0.000001428606765330187 + f);
-      let y = 0.001383198075927794;
-      y = Math.fround(y * f + 0.008375500328838825);
-      y = Math.fround(y * f + 0.04166895151138306);
-      y = Math.fround(y * f + 0.1666644662618637);
-      y = Math.fround(y * f + 0.49999985098838806);
-      y = Math.fround(y * f + 1);
-      y = Math.fround(y * f + 1);
-      result = Math.fround(1 - Math.fround(y * POW2[m + 150]!));
-    } else {
-      const s = Math.fround(a * a);
-      let r = -0.0005991049692966044;
-      r = Math.fround(r * s + 0.004993395879864693);
-      r = Math.fround(r * s - 0.026766734197735786);
-      r = Math.fround(r * s + 0.11281802505254745);
-      r = Math.fround(r * s - 0.37612485885620117);
-      r = Math.fround(r * s + 0.12837915122509003);
-      result = Math.fround(r * a + a);
+  function erfRange(src: Float32Array, srcOff: number, dst: Float32Array, dstOff: number, n: number, inputScale: number): void {
+    // The body sits in the loop, not in a scalar erf(): V8 does not inline a function this long,
+    // and a call it does not inline boxes its double argument and result (40 bytes per element).
+    for (let i = 0; i < n; i++) {
+      const x = Math.fround(src[srcOff + i]! * inputScale);
+      const negative = x < 0 || (x === 0 && 1 / x < 0);
+      let a = x < 0 ? -x : x;
+      // MINPS(upper, a): a NaN a passes through.
+      a = 3.924999952316284 < a ? 3.924999952316284 : a;
+      let result: number;
+      if (a > 0.921875) {
+        let r = 0.00001729489304125309;
+        r = Math.fround(r * a - 0.00038320868043228984);
+        r = Math.fround(r * a + 0.003883934346958995);
+        r = Math.fround(r * a - 0.024254560470581055);
+        r = Math.fround(r * a + 0.1067778468132019);
+        r = Math.fround(r * a + 0.6348466873168945);
+        r = Math.fround(r * a + 0.12871751189231873);
+        r = -Math.fround(r * a + a);
+        r = -88.37625885009766 > r ? -88.37625885009766 : r;
+        const m = Math.fround(Math.fround(1.4426950216293335 * r + 12582912) - 12582912);
+        let f = Math.fround(m * -0.693145751953125 + r);
+        f = Math.fround(m * -0.000001428606765330187 + f);
+        let y = 0.001383198075927794;
+        y = Math.fround(y * f + 0.008375500328838825);
+        y = Math.fround(y * f + 0.04166895151138306);
+        y = Math.fround(y * f + 0.1666644662618637);
+        y = Math.fround(y * f + 0.49999985098838806);
+        y = Math.fround(y * f + 1);
+        y = Math.fround(y * f + 1);
+        result = Math.fround(1 - Math.fround(y * POW2[m + 150]!));
+      } else {
+        const s = Math.fround(a * a);
+        let r = -0.0005991049692966044;
+        r = Math.fround(r * s + 0.004993395879864693);
+        r = Math.fround(r * s - 0.026766734197735786);
+        r = Math.fround(r * s + 0.11281802505254745);
+        r = Math.fround(r * s - 0.37612485885620117);
+        r = Math.fround(r * s + 0.12837915122509003);
+        result = Math.fround(r * a + a);
+      }
+      dst[dstOff + i] = negative ? -result : result;
     }
-    return negative ? -result : result;
   }
 
-  /** MLAS's exact GELU, 0.5·x · (erf(x · float32(1/√2)) + 1) in float32 steps; NaN passes through. */
-  function gelu(x: number): number {
-    if (x !== x) return x;
-    return Math.fround(Math.fround(0.5 * x) * Math.fround(erf(Math.fround(x * 0.7071067690849304)) + 1));
+  /** Elements per erf pass of {@link geluRange}: its scratch stays in L1. */
+  const GELU_CHUNK = 256;
+  const geluErf = new Float32Array(GELU_CHUNK);
+
+  /**
+   * dst[dstOff + i] = MLAS's exact GELU of src[srcOff + i], i < n: 0.5·x · (erf(x · float32(1/√2))
+   * + 1) in float32 steps; NaN passes through. src and dst may be the same array at the same
+   * offset: each chunk's erf goes to scratch before dst is written.
+   */
+  function geluRange(src: Float32Array, srcOff: number, dst: Float32Array, dstOff: number, n: number): void {
+    for (let c = 0; c < n; c += GELU_CHUNK) {
+      const len = Math.min(GELU_CHUNK, n - c);
+      erfRange(src, srcOff + c, geluErf, 0, len, 0.7071067690849304);
+      for (let i = 0; i < len; i++) {
+        const x = src[srcOff + c + i]!;
+        dst[dstOff + c + i] = x !== x ? x : Math.fround(0.5 * x) * Math.fround(geluErf[i]! + 1);
+      }
+    }
   }
 
   /** The pool calls every factory's `rows`; these kernels are called from the others' jobs only. */
   function rows(): void {}
 
-  return { softmaxRow, erf, gelu, rows };
+  return { softmaxRow, erfRange, geluRange, rows };
 }
 
 export type MlasKernels = ReturnType<typeof mlasKernels>;
