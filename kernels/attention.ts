@@ -46,6 +46,8 @@ export function attentionKernels(mlas: MlasKernels, gemm: GemmKernels) {
   let keys = new Float64Array(0);
   let values = new Float64Array(0);
   let query = new Float64Array(0);
+  /** The float64 path's (seqQ, seqK) score matrix. */
+  let scoreMatrix = new Float32Array(0);
 
   /** The (batch, head) pairs u = b·heads + h for u in [first, first + count). */
   function run(
@@ -75,7 +77,22 @@ export function attentionKernels(mlas: MlasKernels, gemm: GemmKernels) {
     count: number,
   ): void {
     if (!exact) {
-      fastRun(q, qOff, k, kOff, v, vOff, out, outOff, heads, seqQ, seqK, headDim, qStride, kStride, vStride, outStride, scale, mask, maskOff, maskStride, first, count);
+      // Without onnxruntime's rounding both products go through the packed GEMM kernels.
+      if (scoreMatrix.length < seqQ * seqK) scoreMatrix = new Float32Array(seqQ * seqK);
+      const sm = scoreMatrix;
+      for (let u = first; u < first + count; u++) {
+        const b = Math.floor(u / heads);
+        const h = u - b * heads;
+        const qBase = qOff + b * seqQ * qStride + h * headDim;
+        const kBase = kOff + b * seqK * kStride + h * headDim;
+        const vBase = vOff + b * seqK * vStride + h * headDim;
+        const oBase = outOff + b * seqQ * outStride + h * headDim;
+        // Scores (seqQ, seqK) = scale · Q_bh (seqQ, headDim) · K_bhᵀ; K_bh is read as (seqK, headDim) rows.
+        gemm.run(seqQ, seqK, headDim, scale, q, qBase, qStride, false, null, k, kBase, kStride, true, sm, 0, seqK, null, 0, false);
+        softmaxRows(sm, seqQ, seqK, mask, maskOff + b * maskStride);
+        // O_bh (seqQ, headDim) = P (seqQ, seqK) · V_bh (seqK, headDim), written straight into its strided place.
+        gemm.run(seqQ, headDim, seqK, 1, sm, 0, seqK, false, null, v, vBase, vStride, false, out, oBase, outStride, null, 0, false);
+      }
       return;
     }
     if (scores.length < seqK) {
@@ -171,51 +188,6 @@ export function attentionKernels(mlas: MlasKernels, gemm: GemmKernels) {
           out[oRow + d] = a;
         }
       }
-    }
-  }
-
-  /** This thread's (seqQ, seqK) score matrix for the float64 path; it only grows. */
-  let scoreMatrix = new Float32Array(0);
-
-  /** run() without onnxruntime's rounding: the products through the packed GEMM kernels. */
-  function fastRun(
-    q: Float32Array,
-    qOff: number,
-    k: Float32Array,
-    kOff: number,
-    v: Float32Array,
-    vOff: number,
-    out: Float32Array,
-    outOff: number,
-    heads: number,
-    seqQ: number,
-    seqK: number,
-    headDim: number,
-    qStride: number,
-    kStride: number,
-    vStride: number,
-    outStride: number,
-    scale: number,
-    mask: Float32Array | null,
-    maskOff: number,
-    maskStride: number,
-    first: number,
-    count: number,
-  ): void {
-    if (scoreMatrix.length < seqQ * seqK) scoreMatrix = new Float32Array(seqQ * seqK);
-    const s = scoreMatrix;
-    for (let u = first; u < first + count; u++) {
-      const b = Math.floor(u / heads);
-      const h = u - b * heads;
-      const qBase = qOff + b * seqQ * qStride + h * headDim;
-      const kBase = kOff + b * seqK * kStride + h * headDim;
-      const vBase = vOff + b * seqK * vStride + h * headDim;
-      const oBase = outOff + b * seqQ * outStride + h * headDim;
-      // Scores (seqQ, seqK) = scale · Q_bh (seqQ, headDim) · K_bhᵀ; K_bh is read as (seqK, headDim) rows.
-      gemm.run(seqQ, seqK, headDim, scale, q, qBase, qStride, false, null, k, kBase, kStride, true, s, 0, seqK, null, 0, false);
-      softmaxRows(s, seqQ, seqK, mask, maskOff + b * maskStride);
-      // O_bh (seqQ, headDim) = P (seqQ, seqK) · V_bh (seqK, headDim), written straight into its strided place.
-      gemm.run(seqQ, headDim, seqK, 1, s, 0, seqK, false, null, v, vBase, vStride, false, out, oBase, outStride, null, 0, false);
     }
   }
 
