@@ -28,18 +28,9 @@ export interface QuantParams {
  * input gets scale 1 (not the spec's 0, which would divide by zero) and zero point 0.
  */
 export function dynamicQuantParams(x: Float32Array, xOff: number, n: number): QuantParams {
-  let min = 0;
-  let max = 0;
-  for (let i = xOff, end = xOff + n; i < end; i++) {
-    const v = x[i]!;
-    if (v < min) min = v;
-    else if (v > max) max = v;
-  }
-  return paramsOfRange(min, max);
-}
-
-/** dynamicQuantParams from the range [min, max] of the values (min ≤ 0 ≤ max). */
-function paramsOfRange(min: number, max: number): QuantParams {
+  kernels.rangeWithZero(x, xOff, xOff + n, rangeScratch, 0);
+  const min = rangeScratch[0]!;
+  const max = rangeScratch[1]!;
   if (max === min) return { scale: 1, zeroPoint: 0 };
   const scale = Math.fround(Math.fround(max - min) / 255);
   // Saturated before rounding, with std::min/max's NaN behaviour: a scale that underflows to
@@ -82,6 +73,19 @@ export function quantizeKernels() {
     }
   }
 
+  /** The minimum and maximum of x[from .. to) and 0 → range[at], range[at + 1]. */
+  function rangeWithZero(x: Float32Array, from: number, to: number, range: Float32Array, at: number): void {
+    let min = 0;
+    let max = 0;
+    for (let i = from; i < to; i++) {
+      const v = x[i]!;
+      if (v < min) min = v;
+      else if (v > max) max = v;
+    }
+    range[at] = min;
+    range[at + 1] = max;
+  }
+
   /**
    * Chunks [start, start+count) of DynamicQuantizeLinear for a worker: p = [phase, chunk, n, xOff,
    * outOff, scale, zeroPoint]. Phase 0 writes the range of its values, 0 included, to
@@ -93,25 +97,18 @@ export function quantizeKernels() {
     const to = p[3]! + Math.min(p[2]!, (start + count) * chunk);
     const x = arrays[0] as Float32Array;
     if (p[0] === 0) {
-      let min = 0;
-      let max = 0;
-      for (let i = from; i < to; i++) {
-        const v = x[i]!;
-        if (v < min) min = v;
-        else if (v > max) max = v;
-      }
-      const range = arrays[1] as Float32Array;
-      range[2 * start] = min;
-      range[2 * start + 1] = max;
+      rangeWithZero(x, from, to, arrays[1] as Float32Array, 2 * start);
     } else {
       quantizeBlock(x, from, to - from, p[5]!, p[6]!, 0, 255, arrays[1] as Uint8Array, p[4]! + from - p[3]!);
     }
   }
 
-  return { quantizeBlock, rows };
+  return { quantizeBlock, rangeWithZero, rows };
 }
 
 const kernels = quantizeKernels();
+/** dynamicQuantParams' [min, max]. */
+const rangeScratch = new Float32Array(2);
 
 /** quantizeKernels' job id in the worker threads (its place in the session's factory list). */
 export const QUANTIZE_JOB = 5;
@@ -140,14 +137,8 @@ export function dynamicQuantizeLinear(x: Float32Array, xOff: number, n: number, 
   // Zeros are neutral: the range always includes 0. Units a thread did not start a run at stay so.
   range.fill(0);
   pool.split(QUANTIZE_JOB, kernels.rows, chunks, 1, [0, CHUNK, n, xOff, outOff, 0, 0], [input, range]);
-  let min = 0;
-  let max = 0;
-  for (let i = 0; i < 2 * chunks; i++) {
-    const v = range[i]!;
-    if (v < min) min = v;
-    else if (v > max) max = v;
-  }
-  const params = paramsOfRange(min, max);
+  // The chunks' minima and maxima have the range of the whole input.
+  const params = dynamicQuantParams(range, 0, 2 * chunks);
   const shared = pool.shared(out, 1);
   pool.split(QUANTIZE_JOB, kernels.rows, chunks, 1, [1, CHUNK, n, xOff, outOff, params.scale, params.zeroPoint], [input, shared]);
   if (shared !== out) out.set(shared);
