@@ -61,6 +61,10 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
 }
 
+export function median(samples: readonly number[]): number {
+  return percentile([...samples].sort((a, b) => a - b), 0.5);
+}
+
 function stats(samples: number[]): LatencyStats {
   const sorted = [...samples].sort((a, b) => a - b);
   return { p50: percentile(sorted, 0.5), p95: percentile(sorted, 0.95), p99: percentile(sorted, 0.99), runs: sorted.length };
@@ -169,13 +173,12 @@ export async function benchColdStart(spec: ModelSpec, batch: number, seq: number
   for (let r = 0; r < repeats; r++) {
     for (let i = 0; i < ENGINES.length; i++) all[i]!.push(await runChild(ENGINES[i]!, spec, batch, seq));
   }
-  const med = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 0.5);
   return all.map((runs) => {
     const result: ChildResult = {
       engine: runs[0]!.engine,
       model: spec.label,
-      coldStartMs: med(runs.map((x) => x.coldStartMs)),
-      inProcessMs: med(runs.map((x) => x.inProcessMs)),
+      coldStartMs: median(runs.map((x) => x.coldStartMs)),
+      inProcessMs: median(runs.map((x) => x.inProcessMs)),
       peakRssMb: Math.max(...runs.map((x) => x.peakRssMb)),
       vmHwmMb: runs[0]!.vmHwmMb === null ? null : Math.max(...runs.map((x) => x.vmHwmMb!)),
     };

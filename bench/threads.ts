@@ -7,7 +7,7 @@ import { loadavg } from 'node:os';
 import { InferenceSession } from '../src/session.js';
 import { lambertInputs, makeFeeds, maxAbsDiff } from './engines.js';
 import { fullSizeModel } from './models.js';
-import type { ModelSpec } from './model.js';
+import { median, type ModelSpec } from './model.js';
 
 export interface ThreadsResult {
   model: string;
@@ -20,12 +20,6 @@ export interface ThreadsResult {
   /** Largest |difference| between the two sessions' outputs (0: bit-identical, as promised). */
   maxAbsDiff: number;
   loadAverage: number;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 export async function benchThreads(
