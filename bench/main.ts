@@ -4,6 +4,7 @@
  *   --kernels     kernel suite only
  *   --cost        model benchmark and Lambda cost tables only
  *   --threads     lambert with 1 vs 2 threads (intraOpNumThreads) only
+ *   --rounding    int8 models rounding like onnxruntime vs floatRounding 'fast' only
  *   --cold        cold start and peak RSS only
  *   --heap        run-loop memory only (heap and RSS over 1,000 runs, bytes allocated per run)
  *   --quick       short runs (numbers are noisier)
@@ -27,7 +28,7 @@ import {
   type ModelResult,
 } from './model.js';
 import { benchHeap, HEAP_TABLE_HEADER, type HeapResult } from './heap.js';
-import { benchThreads, THREADS_TABLE_HEADER, type ThreadsResult } from './threads.js';
+import { benchSessionPair, sessionPairTableHeader, type SessionPairResult } from './sessions.js';
 
 const argv = process.argv.slice(2);
 
@@ -59,7 +60,8 @@ async function main(): Promise<void> {
   const threadsOnly = argv.includes('--threads');
   const coldOnly = argv.includes('--cold');
   const heapOnly = argv.includes('--heap');
-  const only = kernelsOnly || costOnly || threadsOnly || coldOnly || heapOnly;
+  const roundingOnly = argv.includes('--rounding');
+  const only = kernelsOnly || costOnly || threadsOnly || coldOnly || heapOnly || roundingOnly;
   const print = json ? (line: string) => process.stderr.write(`${line}\n`) : (line: string) => console.log(line);
 
   const machine = { nproc: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version };
@@ -104,12 +106,24 @@ async function main(): Promise<void> {
     }
   }
 
-  const threads: ThreadsResult[] = [];
+  const pairRounds = quick ? 10 : 40;
+  const pairWarmup = quick ? 2 : 5;
+  const threads: SessionPairResult[] = [];
   if (!only || threadsOnly) {
-    const rounds = quick ? 10 : 40;
-    const warmup = quick ? 2 : 5;
-    print(`\n### Threads (lambert, intraOpNumThreads 1 vs 2, batch ${batch} × seq ${threadsSeq}, ${rounds} interleaved rounds after ${warmup} warm-up)\n\n${THREADS_TABLE_HEADER}`);
-    for (const spec of MODEL_SPECS) threads.push(await benchThreads(spec, { batch, seq: threadsSeq, warmup, rounds }, print));
+    const head = sessionPairTableHeader('1 thread', '2 threads');
+    print(`\n### Threads (lambert, intraOpNumThreads 1 vs 2, batch ${batch} × seq ${threadsSeq}, ${pairRounds} interleaved rounds after ${pairWarmup} warm-up)\n\n${head}`);
+    for (const spec of MODEL_SPECS) {
+      threads.push(await benchSessionPair(spec, {}, { intraOpNumThreads: 2 }, { batch, seq: threadsSeq, warmup: pairWarmup, rounds: pairRounds }, print));
+    }
+  }
+
+  const rounding: SessionPairResult[] = [];
+  if (!only || roundingOnly) {
+    const head = sessionPairTableHeader('onnxruntime rounding', 'fast');
+    print(`\n### Rounding like onnxruntime (lambert int8, default floatRounding vs 'fast', batch ${batch} × seq ${seq}, ${pairRounds} interleaved rounds after ${pairWarmup} warm-up)\n\n${head}`);
+    for (const spec of MODEL_SPECS.filter((s) => s.precision === 'int8')) {
+      rounding.push(await benchSessionPair(spec, {}, { floatRounding: 'fast' }, { batch, seq, warmup: pairWarmup, rounds: pairRounds }, print));
+    }
   }
 
   const heap: HeapResult[] = [];
@@ -120,7 +134,7 @@ async function main(): Promise<void> {
   }
 
   if (json) {
-    const doc = { date: new Date().toISOString(), machine, args: argv, quick, batch, seq, kernels, models, threads, heap, coldStart: cold, lambdaPrices: LAMBDA_PRICES, lambdaCost: cost };
+    const doc = { date: new Date().toISOString(), machine, args: argv, quick, batch, seq, kernels, models, threads, rounding, heap, coldStart: cold, lambdaPrices: LAMBDA_PRICES, lambdaCost: cost };
     process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
   }
 }
