@@ -8,14 +8,14 @@
  * holds in the integers, hence also modulo 2³², so wrapping each term gives the wrapped result.
  *
  * Micro-kernel (V8 has no SIMD and no integer multiply-add worth using; see kernels/gemm.ts for
- * the measurements behind the 3×2 double tile and the single plain-array operand store): both
+ * the measurements behind the 4×2 double tile and the single plain-array operand store): both
  * operands are stored centred on zero (uint8 values minus 128), so every product a·b is at most
  * 2¹⁴ in magnitude. Two adjacent B columns are packed into one double, b0 + b1·2²⁷, and one
  * float64 multiply-add a·(b0 + b1·2²⁷) accumulates both columns' products: after kc steps the
  * accumulator is S0 + S1·2²⁷ with |S0|, |S1| ≤ kc·2¹⁴. With kc ≤ KC = 4095 that is
  * ≤ 2²⁶ − 2¹⁴, so every partial sum stays below 2⁵³ (exact in float64) and, since |S0| < 2²⁶,
- * S1 = round(S / 2²⁷) and S0 = S − S1·2²⁷ recover both lanes exactly. A 3×2 tile of such
- * accumulators thus computes 3×4 int8 products per 6 multiply-adds.
+ * S1 = round(S / 2²⁷) and S0 = S − S1·2²⁷ recover both lanes exactly. A 4×2 tile of such
+ * accumulators thus computes 4×4 int8 products per 8 multiply-adds.
  */
 import type { QuantArray } from './quantize.js';
 import { activePool, PARALLEL_MIN_WORK } from './threads.js';
@@ -43,6 +43,8 @@ export interface PackedQuantB {
 export function qgemmKernels() {
   /** Columns of B per packed panel: two lane pairs. packQuantizedB is written out for exactly 4. */
   const NR = 4;
+  /** Rows of A per register tile; multiplyBlock is written out for exactly 4. */
+  const MR = 4;
   /** Deepest K slice whose lane sums stay exact and separable (see the module comment). */
   const KC = 4095;
   /** Target size (in doubles) of the B block converted into `work`: 1 MiB, so it stays in L2. */
@@ -112,8 +114,8 @@ export function qgemmKernels() {
   }
 
   /**
-   * A[:, k0 .. k0+kc) minus `aOffset` → w[0 ..) as 3-row panels, k-major (element (i, kk) at
-   * `(i / 3 | 0)·3·kc + (kk − k0)·3 + i % 3`), zero rows padding the last panel; adds each row's
+   * A[:, k0 .. k0+kc) minus `aOffset` → w[0 ..) as MR-row panels, k-major (element (i, kk) at
+   * `(i / MR | 0)·MR·kc + (kk − k0)·MR + i % MR`), zero rows padding the last panel; adds each row's
    * sum to `rowSums` (set on the first slice).
    */
   function packA(
@@ -128,8 +130,9 @@ export function qgemmKernels() {
     rowSums: Int32Array,
     first: boolean,
   ): void {
-    for (let i0 = 0; i0 < m; i0 += 3) {
-      for (let i = 0; i < 3; i++) {
+    const step = MR;
+    for (let i0 = 0; i0 < m; i0 += step) {
+      for (let i = 0; i < step; i++) {
         const row = i0 + i;
         let dst = i0 * kc + i;
         if (row < m) {
@@ -139,11 +142,11 @@ export function qgemmKernels() {
             const v = a[src++]! - aOffset;
             w[dst] = v;
             sum += v;
-            dst += 3;
+            dst += step;
           }
           rowSums[row] = first ? sum : rowSums[row]! + sum;
         } else {
-          for (let kk = 0; kk < kc; kk++, dst += 3) w[dst] = 0;
+          for (let kk = 0; kk < kc; kk++, dst += step) w[dst] = 0;
         }
       }
     }
@@ -166,12 +169,12 @@ export function qgemmKernels() {
     }
   }
 
-  /** One 3×2 tile's lane-pair sums, handed from multiplyBlock to storeTile. */
-  const tile = new Float64Array(6);
+  /** One 4×2 tile's lane-pair sums, handed from multiplyBlock to storeTile. */
+  const tile = new Float64Array(8);
 
   /**
    * Packed A (m, kc) at w[0 ..) · lane-paired B block at w[bBase ..) → raw sums Σab in columns
-   * [n0, n0+cols) of C, stored, or added when `accumulate`. Tile sizes are literals (3 rows,
+   * [n0, n0+cols) of C, stored, or added when `accumulate`. Tile sizes are literals (4 = MR rows,
    * 2 pair accumulators) because V8 re-reads the factory's constants on every use.
    */
   function multiplyBlock(
@@ -187,9 +190,9 @@ export function qgemmKernels() {
     accumulate: boolean,
   ): void {
     const panelB = kc * 2;
-    for (let i0 = 0; i0 < m; i0 += 3) {
+    for (let i0 = 0; i0 < m; i0 += 4) {
       const aBase = i0 * kc;
-      const rows = m - i0 < 3 ? m - i0 : 3;
+      const rows = m - i0 < 4 ? m - i0 : 4;
       for (let j0 = 0; j0 < cols; j0 += 4) {
         const bStart = bBase + (j0 >> 1) * kc;
         const bEnd = bStart + panelB;
@@ -199,11 +202,14 @@ export function qgemmKernels() {
         let c11 = 0;
         let c20 = 0;
         let c21 = 0;
+        let c30 = 0;
+        let c31 = 0;
         let ai = aBase;
         for (let bi = bStart; bi < bEnd; bi = (bi + 2) | 0) {
           const a0 = w[ai]!;
           const a1 = w[(ai + 1) | 0]!;
           const a2 = w[(ai + 2) | 0]!;
+          const a3 = w[(ai + 3) | 0]!;
           const b0 = w[bi]!;
           const b1 = w[(bi + 1) | 0]!;
           c00 += a0 * b0;
@@ -212,7 +218,9 @@ export function qgemmKernels() {
           c11 += a1 * b1;
           c20 += a2 * b0;
           c21 += a2 * b1;
-          ai = (ai + 3) | 0;
+          c30 += a3 * b0;
+          c31 += a3 * b1;
+          ai = (ai + 4) | 0;
         }
         // Through a typed array, not as arguments: a double passed to a call TurboFan does not
         // inline is boxed, one HeapNumber per value and tile (measured: 50 KB per 16×312×1200 call).
@@ -223,6 +231,8 @@ export function qgemmKernels() {
         t[3] = c11;
         t[4] = c20;
         t[5] = c21;
+        t[6] = c30;
+        t[7] = c31;
         storeTile(c, cOff + i0 * n + n0 + j0, n, rows, cols - j0 < 4 ? cols - j0 : 4, accumulate);
       }
     }
@@ -267,9 +277,9 @@ export function qgemmKernels() {
    * B into C (m×n row-major from `cOff`), and each row's Σa into rowSums[0 .. m).
    */
   function sums(m: number, a: QuantArray, aOff: number, aOffset: number, bData: Int8Array, k: number, n: number, c: Int32Array, cOff: number, rowSums: Int32Array): void {
-    const rowPanels = Math.ceil(m / 3);
+    const rowPanels = Math.ceil(m / MR);
     const kcMax = Math.min(k, KC);
-    const aSize = rowPanels * 3 * kcMax;
+    const aSize = rowPanels * MR * kcMax;
     const pairs = (Math.ceil(n / NR) * NR) / 2;
     // Block width in lane pairs: a multiple of NR/2 so blocks start on panel boundaries.
     const ncPairs = Math.min(pairs, Math.max(2, Math.floor(B_BLOCK_DOUBLES / Math.max(kcMax, 1) / 2) * 2));
@@ -355,7 +365,7 @@ export function qgemmKernels() {
       scale, p[7] === 1 ? (arrays[8] as Float32Array) : null, scale === null ? null : (arrays[9] as Float32Array));
   }
 
-  return { packQuantizedB, rows };
+  return { MR, packQuantizedB, rows };
 }
 
 const kernels = qgemmKernels();
@@ -399,7 +409,7 @@ export function qgemm(
   const aOffset = a instanceof Int8Array ? 0 : 128;
   const p = [aOff, aOffset, k, n, cOff, b.offset, epilogue === null ? 0 : 1, epilogue?.bias ? 1 : 0];
   const pool = activePool();
-  if (pool !== null && m * n * k > PARALLEL_MIN_WORK && m >= 6) {
+  if (pool !== null && m * n * k > PARALLEL_MIN_WORK && m >= 2 * kernels.MR) {
     const rowSums = new Int32Array(pool.scratch(4, m * 4), 0, m);
     const cs = pool.shared(c, 2);
     const arrays: (QuantArray | Int32Array | Float32Array)[] = [
@@ -411,7 +421,7 @@ export function qgemm(
       out = epilogue.out.buffer === c.buffer && epilogue.out.byteOffset === c.byteOffset ? new Float32Array(cs.buffer, cs.byteOffset, cs.length) : pool.shared(epilogue.out, 10);
       arrays.push(pool.shared(epilogue.scale, 8), epilogue.bias ? pool.shared(epilogue.bias, 9) : epilogue.scale, out);
     }
-    pool.split(QGEMM_JOB, kernels.rows, m, 3, p, arrays);
+    pool.split(QGEMM_JOB, kernels.rows, m, kernels.MR, p, arrays);
     if (cs !== c) c.set(cs);
     if (out !== null && out.buffer !== epilogue!.out.buffer) epilogue!.out.set(out);
     return;
