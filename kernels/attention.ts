@@ -38,14 +38,17 @@ export function attentionKernels(mlas: MlasKernels, gemm: GemmKernels) {
   const softmaxRow = mlas.softmaxRow;
   /**
    * This thread's scratch, growing only: the score row, and float64 copies of the head's K and V
-   * (seqK, headDim), of the query row and of the probabilities — converted once, so the rounding
-   * chains below read doubles instead of converting float32 on every step.
+   * (laid out for the exact path's eight-chain blocks, see run), of the query row and of the
+   * probabilities — converted once, so the rounding chains read doubles instead of converting
+   * float32 on every step.
    */
   let scores = new Float32Array(0);
   let weights = new Float64Array(0);
   let keys = new Float64Array(0);
   let values = new Float64Array(0);
   let query = new Float64Array(0);
+  /** One output row, padded like a row of V. */
+  let outRow = new Float32Array(0);
   /** The float64 path's (seqQ, seqK) score matrix. */
   let scoreMatrix = new Float32Array(0);
 
@@ -95,42 +98,52 @@ export function attentionKernels(mlas: MlasKernels, gemm: GemmKernels) {
       }
       return;
     }
-    if (scores.length < seqK) {
-      scores = new Float32Array(seqK);
-      weights = new Float64Array(seqK);
+    const D = headDim;
+    // K goes into blocks of eight keys, d-major: key t, dimension d at ((t >> 3)·D + d)·8 + (t & 7),
+    // so the eight rounding chains of a block read consecutive doubles. V rows are padded to whole
+    // eight-lane blocks (vRow doubles). The lanes past seqK or D hold stale values: their chains
+    // are computed and never read.
+    const keyBlocks = Math.ceil(seqK / 8);
+    const vRow = Math.ceil(D / 8) * 8;
+    if (scores.length < keyBlocks * 8) {
+      scores = new Float32Array(keyBlocks * 8);
+      weights = new Float64Array(keyBlocks * 8);
     }
-    if (keys.length < seqK * headDim) {
-      keys = new Float64Array(seqK * headDim);
-      values = new Float64Array(seqK * headDim);
+    if (keys.length < keyBlocks * 8 * D || values.length < seqK * vRow) {
+      keys = new Float64Array(keyBlocks * 8 * D);
+      values = new Float64Array(seqK * vRow);
     }
-    if (query.length < headDim) query = new Float64Array(headDim);
+    if (query.length < vRow) {
+      query = new Float64Array(vRow);
+      outRow = new Float32Array(vRow);
+    }
     const p = scores;
     const w = weights;
     const kd = keys;
     const vd = values;
     const qd = query;
-    const D = headDim;
+    const od = outRow;
     for (let u = first; u < first + count; u++) {
       const b = Math.floor(u / heads);
       const h = u - b * heads;
       for (let t = 0; t < seqK; t++) {
         const kRow = kOff + (b * seqK + t) * kStride + h * D;
-        const vRow = vOff + (b * seqK + t) * vStride + h * D;
+        const vSrc = vOff + (b * seqK + t) * vStride + h * D;
+        const kDst = (t >> 3) * D * 8 + (t & 7);
         for (let d = 0; d < D; d++) {
-          kd[t * D + d] = k[kRow + d]!;
-          vd[t * D + d] = v[vRow + d]!;
+          kd[kDst + d * 8] = k[kRow + d]!;
+          vd[t * vRow + d] = v[vSrc + d]!;
         }
       }
       const maskBase = maskOff + b * maskStride;
       for (let s = 0; s < seqQ; s++) {
         const qRow = qOff + (b * seqQ + s) * qStride + h * D;
         for (let d = 0; d < D; d++) qd[d] = q[qRow + d]!;
-        // Scores (seqK) = q_s · Kᵀ, eight keys at a time: each rounding chain waits on its previous
-        // step's multiply, add and float32 rounding, so eight independent chains keep the core busy
-        // (four measured 1.6× slower).
-        let t = 0;
-        for (; t + 8 <= seqK; t += 8) {
-          const k0 = t * D;
+        // Scores (seqK) = q_s · Kᵀ, a block of eight keys at a time: each rounding chain waits on
+        // its previous step's add and float32 rounding, so eight independent chains keep the core
+        // busy (four, with the index arithmetic of a row-major K, measured 1.6× slower).
+        for (let blk = 0; blk < keyBlocks; blk++) {
+          let at = blk * D * 8;
           let d0 = 0;
           let d1 = 0;
           let d2 = 0;
@@ -141,16 +154,17 @@ export function attentionKernels(mlas: MlasKernels, gemm: GemmKernels) {
           let d7 = 0;
           for (let d = 0; d < D; d++) {
             const x = qd[d]!;
-            const at = k0 + d;
             d0 = Math.fround(x * kd[at]! + d0);
-            d1 = Math.fround(x * kd[at + D]! + d1);
-            d2 = Math.fround(x * kd[at + 2 * D]! + d2);
-            d3 = Math.fround(x * kd[at + 3 * D]! + d3);
-            d4 = Math.fround(x * kd[at + 4 * D]! + d4);
-            d5 = Math.fround(x * kd[at + 5 * D]! + d5);
-            d6 = Math.fround(x * kd[at + 6 * D]! + d6);
-            d7 = Math.fround(x * kd[at + 7 * D]! + d7);
+            d1 = Math.fround(x * kd[(at + 1) | 0]! + d1);
+            d2 = Math.fround(x * kd[(at + 2) | 0]! + d2);
+            d3 = Math.fround(x * kd[(at + 3) | 0]! + d3);
+            d4 = Math.fround(x * kd[(at + 4) | 0]! + d4);
+            d5 = Math.fround(x * kd[(at + 5) | 0]! + d5);
+            d6 = Math.fround(x * kd[(at + 6) | 0]! + d6);
+            d7 = Math.fround(x * kd[(at + 7) | 0]! + d7);
+            at = (at + 8) | 0;
           }
+          const t = blk * 8;
           p[t] = d0;
           p[t + 1] = d1;
           p[t + 2] = d2;
@@ -160,11 +174,6 @@ export function attentionKernels(mlas: MlasKernels, gemm: GemmKernels) {
           p[t + 6] = d6;
           p[t + 7] = d7;
         }
-        for (; t < seqK; t++) {
-          let dot = 0;
-          for (let d = 0; d < D; d++) dot = Math.fround(qd[d]! * kd[t * D + d]! + dot);
-          p[t] = dot;
-        }
         // × scale (+ mask).
         if (mask === null) for (let j = 0; j < seqK; j++) p[j] = p[j]! * scale;
         else if (maskInProduct) for (let j = 0; j < seqK; j++) p[j] = p[j]! * scale + mask[maskBase + j]!;
@@ -173,9 +182,8 @@ export function attentionKernels(mlas: MlasKernels, gemm: GemmKernels) {
         for (let j = 0; j < seqK; j++) w[j] = p[j]!;
         // O_s (headDim) = P_s (seqK) · V (seqK, headDim): each element one chain over the keys,
         // eight elements at a time.
-        const oRow = outOff + (b * seqQ + s) * outStride + h * D;
-        let d = 0;
-        for (; d + 8 <= D; d += 8) {
+        for (let d = 0; d < D; d += 8) {
+          let at = d;
           let a0 = 0;
           let a1 = 0;
           let a2 = 0;
@@ -186,30 +194,27 @@ export function attentionKernels(mlas: MlasKernels, gemm: GemmKernels) {
           let a7 = 0;
           for (let j = 0; j < seqK; j++) {
             const x = w[j]!;
-            const at = j * D + d;
             a0 = Math.fround(x * vd[at]! + a0);
-            a1 = Math.fround(x * vd[at + 1]! + a1);
-            a2 = Math.fround(x * vd[at + 2]! + a2);
-            a3 = Math.fround(x * vd[at + 3]! + a3);
-            a4 = Math.fround(x * vd[at + 4]! + a4);
-            a5 = Math.fround(x * vd[at + 5]! + a5);
-            a6 = Math.fround(x * vd[at + 6]! + a6);
-            a7 = Math.fround(x * vd[at + 7]! + a7);
+            a1 = Math.fround(x * vd[(at + 1) | 0]! + a1);
+            a2 = Math.fround(x * vd[(at + 2) | 0]! + a2);
+            a3 = Math.fround(x * vd[(at + 3) | 0]! + a3);
+            a4 = Math.fround(x * vd[(at + 4) | 0]! + a4);
+            a5 = Math.fround(x * vd[(at + 5) | 0]! + a5);
+            a6 = Math.fround(x * vd[(at + 6) | 0]! + a6);
+            a7 = Math.fround(x * vd[(at + 7) | 0]! + a7);
+            at = (at + vRow) | 0;
           }
-          out[oRow + d] = a0;
-          out[oRow + d + 1] = a1;
-          out[oRow + d + 2] = a2;
-          out[oRow + d + 3] = a3;
-          out[oRow + d + 4] = a4;
-          out[oRow + d + 5] = a5;
-          out[oRow + d + 6] = a6;
-          out[oRow + d + 7] = a7;
+          od[d] = a0;
+          od[d + 1] = a1;
+          od[d + 2] = a2;
+          od[d + 3] = a3;
+          od[d + 4] = a4;
+          od[d + 5] = a5;
+          od[d + 6] = a6;
+          od[d + 7] = a7;
         }
-        for (; d < D; d++) {
-          let a = 0;
-          for (let j = 0; j < seqK; j++) a = Math.fround(w[j]! * vd[j * D + d]! + a);
-          out[oRow + d] = a;
-        }
+        const oRow = outOff + (b * seqQ + s) * outStride + h * D;
+        for (let d = 0; d < D; d++) out[oRow + d] = od[d]!;
       }
     }
   }
