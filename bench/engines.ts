@@ -47,13 +47,16 @@ function asFloat32(data: unknown): Float32Array {
   throw new Error(`expected float32 output, got ${(data as object)?.constructor?.name}`);
 }
 
-/** The feeds as lambert tensors, by input name. */
-export function lambertInputs(feeds: Feeds): Record<string, Tensor> {
+/**
+ * The feeds as lambert tensors, by input name; `TensorClass` is the Tensor of the build that will
+ * run them (another revision's bundle, see bench/sessions.ts, has its own class).
+ */
+export function lambertInputs(feeds: Feeds, TensorClass: typeof Tensor = Tensor): Record<string, Tensor> {
   const dims = [feeds.batch, feeds.seq];
   return {
-    input_ids: new Tensor('int64', feeds.inputIds, dims),
-    attention_mask: new Tensor('int64', feeds.attentionMask, dims),
-    token_type_ids: new Tensor('int64', feeds.tokenTypeIds, dims),
+    input_ids: new TensorClass('int64', feeds.inputIds, dims),
+    attention_mask: new TensorClass('int64', feeds.attentionMask, dims),
+    token_type_ids: new TensorClass('int64', feeds.tokenTypeIds, dims),
   };
 }
 

@@ -7,6 +7,8 @@
  *   --rounding    int8 models rounding like onnxruntime vs floatRounding 'fast' only
  *   --cold        cold start and peak RSS only
  *   --heap        run-loop memory only (heap and RSS over 1,000 runs, bytes allocated per run)
+ *   --compare REV lambert built from git revision REV vs the working tree, every model, interleaved
+ *                 in one process (bench/run.mjs builds REV and passes the bundle as --compare-lib)
  *   --quick       short runs (numbers are noisier)
  *   --json        one JSON document on stdout (progress goes to stderr; use `npm run -s bench`
  *                 or `node bench/run.mjs` so npm's banner stays out of it)
@@ -14,6 +16,7 @@
  *   --seq N       model sequence length (default 64; the thread table uses 128 unless given)
  */
 import { cpus } from 'node:os';
+import { pathToFileURL } from 'node:url';
 import { ENGINES, type EngineName } from './engines.js';
 import { runKernelSuite, KERNEL_TABLE_HEADER, type KernelResult } from './kernels.js';
 import { formatLambdaCostTable, formatLambdaPrices, lambdaCostTable, LAMBDA_PRICES, type LambdaCostRow } from './lambda-cost.js';
@@ -28,7 +31,7 @@ import {
   type ModelResult,
 } from './model.js';
 import { benchHeap, HEAP_TABLE_HEADER, type HeapResult } from './heap.js';
-import { benchSessionPair, sessionPairTableHeader, type SessionPairResult } from './sessions.js';
+import { benchSessionPair, optionPair, sessionPairTableHeader, THIS_BUILD, type LambertBuild, type SessionPairResult } from './sessions.js';
 
 const argv = process.argv.slice(2);
 
@@ -61,7 +64,8 @@ async function main(): Promise<void> {
   const coldOnly = argv.includes('--cold');
   const heapOnly = argv.includes('--heap');
   const roundingOnly = argv.includes('--rounding');
-  const only = kernelsOnly || costOnly || threadsOnly || coldOnly || heapOnly || roundingOnly;
+  const compareAt = argv.indexOf('--compare');
+  const only = kernelsOnly || costOnly || threadsOnly || coldOnly || heapOnly || roundingOnly || compareAt >= 0;
   const print = json ? (line: string) => process.stderr.write(`${line}\n`) : (line: string) => console.log(line);
 
   const machine = { nproc: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version };
@@ -113,7 +117,8 @@ async function main(): Promise<void> {
     const head = sessionPairTableHeader('1 thread', '2 threads');
     print(`\n### Threads (lambert, intraOpNumThreads 1 vs 2, batch ${batch} × seq ${threadsSeq}, ${pairRounds} interleaved rounds after ${pairWarmup} warm-up)\n\n${head}`);
     for (const spec of MODEL_SPECS) {
-      threads.push(await benchSessionPair(spec, {}, { intraOpNumThreads: 2 }, { batch, seq: threadsSeq, warmup: pairWarmup, rounds: pairRounds }, print));
+      const sides = optionPair({}, '1 thread', { intraOpNumThreads: 2 }, '2 threads');
+      threads.push(await benchSessionPair(spec, sides, { batch, seq: threadsSeq, warmup: pairWarmup, rounds: pairRounds }, print));
     }
   }
 
@@ -122,7 +127,25 @@ async function main(): Promise<void> {
     const head = sessionPairTableHeader('onnxruntime rounding', 'fast');
     print(`\n### Rounding like onnxruntime (lambert int8, default floatRounding vs 'fast', batch ${batch} × seq ${seq}, ${pairRounds} interleaved rounds after ${pairWarmup} warm-up)\n\n${head}`);
     for (const spec of MODEL_SPECS.filter((s) => s.precision === 'int8')) {
-      rounding.push(await benchSessionPair(spec, {}, { floatRounding: 'fast' }, { batch, seq, warmup: pairWarmup, rounds: pairRounds }, print));
+      const sides = optionPair({}, 'onnxruntime rounding', { floatRounding: 'fast' }, 'fast');
+      rounding.push(await benchSessionPair(spec, sides, { batch, seq, warmup: pairWarmup, rounds: pairRounds }, print));
+    }
+  }
+
+  const compare: SessionPairResult[] = [];
+  if (compareAt >= 0) {
+    const rev = argv[compareAt + 1]!;
+    const libAt = argv.indexOf('--compare-lib');
+    if (libAt < 0) throw new Error('--compare: run through `npm run bench`, which builds the revision (bench/run.mjs)');
+    const before = (await import(pathToFileURL(argv[libAt + 1]!).href)) as LambertBuild;
+    const head = sessionPairTableHeader(`before (${rev})`, 'after (working tree)');
+    print(`\n### lambert at ${rev} vs the working tree (batch ${batch} × seq ${seq}, ${pairRounds} interleaved rounds after ${pairWarmup} warm-up)\n\n${head}`);
+    for (const spec of MODEL_SPECS) {
+      const sides = [
+        { label: rev, build: before, options: {} },
+        { label: 'working tree', build: THIS_BUILD, options: {} },
+      ] as const;
+      compare.push(await benchSessionPair(spec, sides, { batch, seq, warmup: pairWarmup, rounds: pairRounds }, print));
     }
   }
 
@@ -134,7 +157,7 @@ async function main(): Promise<void> {
   }
 
   if (json) {
-    const doc = { date: new Date().toISOString(), machine, args: argv, quick, batch, seq, kernels, models, threads, rounding, heap, coldStart: cold, lambdaPrices: LAMBDA_PRICES, lambdaCost: cost };
+    const doc = { date: new Date().toISOString(), machine, args: argv, quick, batch, seq, kernels, models, threads, rounding, compare, heap, coldStart: cold, lambdaPrices: LAMBDA_PRICES, lambdaCost: cost };
     process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
   }
 }
