@@ -98,7 +98,8 @@ export function mlasKernels() {
     for (let i = 0; i < n; i++) {
       const x = Math.fround(src[srcOff + i]! * inputScale);
       const negative = x < 0 || (x === 0 && 1 / x < 0);
-      let a = x < 0 ? -x : x;
+      // |x| with −0 → +0, so the sign is applied once, below (erf(−0) = −0).
+      let a = Math.abs(x);
       // MINPS(upper, a): a NaN a passes through.
       a = 3.924999952316284 < a ? 3.924999952316284 : a;
       let result: number;
