@@ -2,7 +2,8 @@ import { attention } from '../../kernels/attention.js';
 import { gemm, gemmPacked, type PackedMatrix } from '../../kernels/gemm.js';
 import { LambertError, describeNode } from '../errors.js';
 import { packedWeights } from './matmulCommon.js';
-import type { NodeInfo, OpDefinition, ValueMeta } from './types.js';
+import type { Tensor } from '../tensor.js';
+import type { NodeInfo, OpDefinition, OutputAllocator, ValueMeta } from './types.js';
 import { fail, meta, need, needTensor, shapeText } from './util.js';
 
 /** The float32 onnxruntime writes for keys a causal (unidirectional) mask hides: FLT_MAX negated. */
@@ -16,7 +17,7 @@ const PAST = 4;
 const ATTENTION_BIAS = 5;
 const PAST_SEQUENCE_LENGTH = 6;
 
-interface Shape {
+export interface Shape {
   readonly batch: number;
   readonly seq: number;
   readonly inputHidden: number;
@@ -138,33 +139,124 @@ function grow(buffer: Float32Array, size: number): Float32Array {
 }
 
 /**
- * onnxruntime's fused BERT self-attention: Q, K, V = input · weights + bias (one packed
- * projection), then per head softmax(scale · Q·Kᵀ + mask (+ attention_bias)) · V, heads
- * concatenated. The mask is additive: mask_filter_value (default −10000) on hidden keys, and
- * the largest negative float32 above the diagonal when unidirectional. Past/present state,
- * rotary embeddings and V heads of another size are rejected with UNSUPPORTED_OP.
+ * The operands of a self-attention, wherever the op's schema puts them. Bias is optional in
+ * Attention's schema, but onnxruntime's CPU kernels read it unconditionally.
+ */
+export interface SelfAttentionOperands<T> {
+  readonly input: T;
+  readonly weights: T;
+  readonly bias: T;
+  readonly mask: T | undefined;
+  readonly attentionBias: T | undefined;
+}
+
+/** The checks Attention and QAttention share once their inputs' types are known; the output's meta. */
+export function inferSelfAttention(node: NodeInfo, ops: SelfAttentionOperands<ValueMeta>): ValueMeta[] {
+  const { input, weights, bias, mask, attentionBias } = ops;
+  if (bias.dtype !== 'float32') fail(node, `bias must be float32, got ${bias.dtype}`);
+  if (mask && mask.dtype !== 'int32') fail(node, `mask_index must be int32, got ${mask.dtype}`);
+  if (!input.shape || !weights.shape || !bias.shape) return [meta('float32', null)];
+  const error = (msg: string) => fail(node, msg);
+  const s = shapeOf(node, input.shape, weights.shape, bias.shape, error);
+  if (mask?.shape) maskKind(node, mask.shape, s, error);
+  if (attentionBias?.shape) checkAttentionBias(attentionBias.shape, s, error);
+  return [meta('float32', [s.batch, s.seq, s.hidden])];
+}
+
+/**
+ * Fills `qkv` (batch·seq, 3·hidden) with Q, K and V side by side, bias included, from the
+ * input (batch·seq, inputHidden).
+ */
+export type QkvProjection = (qkv: Float32Array, s: Shape) => void;
+
+/**
+ * The self-attention of onnxruntime's Attention and QAttention (both its AttentionCPUBase):
+ * `project` computes the packed Q, K, V; then per head softmax(scale · Q·Kᵀ + mask (+
+ * attention_bias)) · V, heads concatenated. The mask is additive: mask_filter_value (default
+ * −10000) on hidden keys, and the largest negative float32 above the diagonal when unidirectional.
+ */
+export function runSelfAttention(node: NodeInfo, ops: SelfAttentionOperands<Tensor>, out: OutputAllocator, project: QkvProjection): Tensor[] {
+  const { input: x, weights: w, bias, mask, attentionBias: attnBias } = ops;
+  const error = (msg: string): never => {
+    throw new LambertError('INVALID_INPUT', `${describeNode(node)}: ${msg}`);
+  };
+  const s = shapeOf(node, x.dims, w.dims, bias.dims, error);
+  const kind = maskKind(node, mask?.dims, s, error);
+  if (attnBias) checkAttentionBias(attnBias.dims, s, error);
+  const { batch, seq, hidden, heads, headSize } = s;
+  const width = 3 * hidden;
+  const rows = batch * seq;
+
+  qkvScratch = grow(qkvScratch, rows * width);
+  const qkv = qkvScratch;
+  project(qkv, s);
+
+  const scaleAttr = node.attrs.float('scale', 0);
+  const scale = scaleAttr === 0 ? Math.fround(1 / Math.fround(Math.sqrt(headSize))) : scaleAttr;
+  const filter = node.attrs.float('mask_filter_value', -10000);
+  const causal = node.attrs.int('unidirectional', 0) !== 0 && seq > 1;
+  const y = out.alloc(0, 'float32', [batch, seq, hidden]);
+  const o = y.data;
+  const maskData = mask ? (mask.data as Int32Array) : null;
+
+  let keys: Float32Array | null = null;
+  if (kind !== 'none' && kind !== 'rows') {
+    keyScratch = grow(keyScratch, batch * seq);
+    keys = keyScratch;
+    keyMask(kind, maskData!, s, filter, keys);
+  }
+  if (!causal && kind !== 'rows' && !attnBias) {
+    attention(qkv, 0, qkv, hidden, qkv, 2 * hidden, o, 0, batch, heads, seq, seq, headSize, width, width, width, hidden, scale, keys, 0, seq, true);
+    return [y];
+  }
+
+  // The kernel takes one mask row per batch, shared by every query row and head: masks that
+  // differ per query row (or per head) run it one query row (and head) at a time.
+  let perRow: Float32Array | null = null;
+  if (causal || kind !== 'none') {
+    rowScratch = grow(rowScratch, rows * seq);
+    perRow = rowScratch;
+    rowMask(kind, maskData, keys, s, filter, causal, perRow);
+  }
+  if (!attnBias) {
+    for (let row = 0; row < rows; row++) {
+      const kOff = (row - (row % seq)) * width + hidden;
+      attention(qkv, row * width, qkv, kOff, qkv, kOff + hidden, o, row * hidden, 1, heads, 1, seq, headSize, width, width, width, hidden, scale, perRow, row * seq, seq, true);
+    }
+    return [y];
+  }
+  const ab = attnBias.data as Float32Array;
+  const [biasBatch, biasHeads] = attnBias.dims as [number, number];
+  biasRowScratch = grow(biasRowScratch, seq);
+  const combined = biasRowScratch;
+  for (let row = 0; row < rows; row++) {
+    const b = (row - (row % seq)) / seq;
+    const q = row % seq;
+    const kOff = b * seq * width + hidden;
+    for (let h = 0; h < heads; h++) {
+      const from = (((biasBatch === 1 ? 0 : b) * biasHeads + (biasHeads === 1 ? 0 : h)) * seq + q) * seq;
+      for (let t = 0; t < seq; t++) combined[t] = ab[from + t]! + (perRow === null ? 0 : perRow[row * seq + t]!);
+      const head = h * headSize;
+      attention(qkv, row * width + head, qkv, kOff + head, qkv, kOff + hidden + head, o, row * hidden + head, 1, 1, 1, seq, headSize, width, width, width, hidden, scale, combined, 0, seq, true);
+    }
+  }
+  return [y];
+}
+
+/**
+ * onnxruntime's fused BERT self-attention (see runSelfAttention) with a float32 projection
+ * Q, K, V = input · weights + bias. Past/present state, rotary embeddings and V heads of another
+ * size are rejected with UNSUPPORTED_OP.
  */
 export const Attention: OpDefinition<readonly PackedMatrix[] | undefined> = {
   opType: 'Attention',
   domain: 'com.microsoft',
   versions: [1, 1],
   infer(node, inputs) {
-    const input = need(node, inputs, INPUT);
-    const weights = need(node, inputs, WEIGHTS);
-    // Optional in the schema, but onnxruntime's CPU kernel reads it unconditionally.
-    const bias = need(node, inputs, BIAS);
     checkSupported(node, (i) => inputs[i] !== undefined);
-    const floats: (ValueMeta | undefined)[] = [input, weights, bias, inputs[ATTENTION_BIAS]];
-    for (const t of floats) if (t && t.dtype !== 'float32') fail(node, `only float32 is supported, got ${t.dtype}`);
-    const mask = inputs[MASK];
-    if (mask && mask.dtype !== 'int32') fail(node, `mask_index must be int32, got ${mask.dtype}`);
-    const attnBias = inputs[ATTENTION_BIAS];
-    if (!input.shape || !weights.shape || !bias.shape) return [meta('float32', null)];
-    const error = (msg: string) => fail(node, msg);
-    const s = shapeOf(node, input.shape, weights.shape, bias.shape, error);
-    if (mask?.shape) maskKind(node, mask.shape, s, error);
-    if (attnBias?.shape) checkAttentionBias(attnBias.shape, s, error);
-    return [meta('float32', [s.batch, s.seq, s.hidden])];
+    const ops = { input: need(node, inputs, INPUT), weights: need(node, inputs, WEIGHTS), bias: need(node, inputs, BIAS), mask: inputs[MASK], attentionBias: inputs[ATTENTION_BIAS] };
+    for (const t of [ops.input, ops.weights, ops.attentionBias]) if (t && t.dtype !== 'float32') fail(node, `only float32 is supported, got ${t.dtype}`);
+    return inferSelfAttention(node, ops);
   },
   prepare(node, inputs) {
     const w = inputs[WEIGHTS]?.value;
@@ -172,83 +264,20 @@ export const Attention: OpDefinition<readonly PackedMatrix[] | undefined> = {
     return packedWeights(node, w, 1, w.dims[0]!, w.dims[1]!, false);
   },
   run(node, inputs, out, packed) {
-    const x = needTensor(node, inputs, INPUT);
-    const w = needTensor(node, inputs, WEIGHTS);
-    const bias = needTensor(node, inputs, BIAS);
-    const mask = inputs[MASK];
-    const attnBias = inputs[ATTENTION_BIAS];
     checkSupported(node, (i) => inputs[i] !== undefined);
-    const error = (msg: string): never => {
-      throw new LambertError('INVALID_INPUT', `${describeNode(node)}: ${msg}`);
-    };
-    const s = shapeOf(node, x.dims, w.dims, bias.dims, error);
-    const kind = maskKind(node, mask?.dims, s, error);
-    if (attnBias) checkAttentionBias(attnBias.dims, s, error);
-    const { batch, seq, inputHidden, hidden, heads, headSize } = s;
-    const width = 3 * hidden;
-    const rows = batch * seq;
-
-    // Q, K and V side by side in one (B·S, 3·hidden) array, bias included.
-    qkvScratch = grow(qkvScratch, rows * width);
-    const qkv = qkvScratch;
-    const xd = x.data as Float32Array;
-    const bd = bias.data as Float32Array;
-    if (packed) {
-      gemmPacked(rows, width, inputHidden, xd, 0, inputHidden, false, packed[0]!, qkv, 0, width, bd, 0, false);
-    } else {
-      for (let r = 0; r < rows; r++) qkv.set(bd, r * width);
-      gemm(rows, width, inputHidden, 1, xd, 0, inputHidden, false, w.data as Float32Array, 0, width, false, 1, qkv, 0, width);
-    }
-
-    const scaleAttr = node.attrs.float('scale', 0);
-    const scale = scaleAttr === 0 ? Math.fround(1 / Math.fround(Math.sqrt(headSize))) : scaleAttr;
-    const filter = node.attrs.float('mask_filter_value', -10000);
-    const causal = node.attrs.int('unidirectional', 0) !== 0 && seq > 1;
-    const y = out.alloc(0, 'float32', [batch, seq, hidden]);
-    const o = y.data;
-    const maskData = mask ? (mask.data as Int32Array) : null;
-
-    let keys: Float32Array | null = null;
-    if (kind !== 'none' && kind !== 'rows') {
-      keyScratch = grow(keyScratch, batch * seq);
-      keys = keyScratch;
-      keyMask(kind, maskData!, s, filter, keys);
-    }
-    if (!causal && kind !== 'rows' && !attnBias) {
-      attention(qkv, 0, qkv, hidden, qkv, 2 * hidden, o, 0, batch, heads, seq, seq, headSize, width, width, width, hidden, scale, keys, 0, seq, true);
-      return [y];
-    }
-
-    // The kernel takes one mask row per batch, shared by every query row and head: masks that
-    // differ per query row (or per head) run it one query row (and head) at a time.
-    let perRow: Float32Array | null = null;
-    if (causal || kind !== 'none') {
-      rowScratch = grow(rowScratch, rows * seq);
-      perRow = rowScratch;
-      rowMask(kind, maskData, keys, s, filter, causal, perRow);
-    }
-    if (!attnBias) {
-      for (let row = 0; row < rows; row++) {
-        const kOff = (row - (row % seq)) * width + hidden;
-        attention(qkv, row * width, qkv, kOff, qkv, kOff + hidden, o, row * hidden, 1, heads, 1, seq, headSize, width, width, width, hidden, scale, perRow, row * seq, seq, true);
+    const ops = { input: needTensor(node, inputs, INPUT), weights: needTensor(node, inputs, WEIGHTS), bias: needTensor(node, inputs, BIAS), mask: inputs[MASK], attentionBias: inputs[ATTENTION_BIAS] };
+    const xd = ops.input.data as Float32Array;
+    const w = ops.weights;
+    const bd = ops.bias.data as Float32Array;
+    return runSelfAttention(node, ops, out, (qkv, { batch, seq, inputHidden, hidden }) => {
+      const rows = batch * seq;
+      const width = 3 * hidden;
+      if (packed) {
+        gemmPacked(rows, width, inputHidden, xd, 0, inputHidden, false, packed[0]!, qkv, 0, width, bd, 0, false);
+      } else {
+        for (let r = 0; r < rows; r++) qkv.set(bd, r * width);
+        gemm(rows, width, inputHidden, 1, xd, 0, inputHidden, false, w.data as Float32Array, 0, width, false, 1, qkv, 0, width);
       }
-      return [y];
-    }
-    const ab = attnBias.data as Float32Array;
-    const [biasBatch, biasHeads] = attnBias.dims as [number, number];
-    biasRowScratch = grow(biasRowScratch, seq);
-    const combined = biasRowScratch;
-    for (let row = 0; row < rows; row++) {
-      const b = (row - (row % seq)) / seq;
-      const q = row % seq;
-      const kOff = b * seq * width + hidden;
-      for (let h = 0; h < heads; h++) {
-        const from = (((biasBatch === 1 ? 0 : b) * biasHeads + (biasHeads === 1 ? 0 : h)) * seq + q) * seq;
-        for (let t = 0; t < seq; t++) combined[t] = ab[from + t]! + (perRow === null ? 0 : perRow[row * seq + t]!);
-        const head = h * headSize;
-        attention(qkv, row * width + head, qkv, kOff + head, qkv, kOff + hidden + head, o, row * hidden + head, 1, 1, 1, seq, headSize, width, width, width, hidden, scale, combined, 0, seq, true);
-      }
-    }
-    return [y];
+    });
   },
 };

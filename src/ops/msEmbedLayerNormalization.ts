@@ -1,7 +1,7 @@
 import { layerNorm } from '../../kernels/layernorm.js';
 import { LambertError, describeNode } from '../errors.js';
 import type { Tensor } from '../tensor.js';
-import type { NodeInfo, OpDefinition, ValueMeta } from './types.js';
+import type { NodeInfo, OpDefinition, OutputAllocator, ValueMeta } from './types.js';
 import { fail, meta, need, needTensor, shapeText } from './util.js';
 
 /** onnxruntime's kDefaultEmbedLayerNormEpsilon. */
@@ -21,7 +21,8 @@ const OUTPUT = 0;
 const MASK_INDEX = 1;
 const EMBEDDING_SUM = 2;
 
-interface Shapes {
+/** The shapes both EmbedLayerNormalization and QEmbedLayerNormalization check. */
+export interface Shapes {
   readonly ids: readonly number[];
   readonly segmentIds?: readonly number[];
   readonly word: readonly number[];
@@ -33,7 +34,7 @@ interface Shapes {
   readonly positionIds?: readonly number[];
 }
 
-function checkShapes(s: Shapes, error: (msg: string) => never): void {
+export function checkShapes(s: Shapes, error: (msg: string) => never): void {
   const { ids } = s;
   if (ids.length !== 2) error(`input_ids must be (batch, sequence), got ${shapeText(ids)}`);
   const same = (what: string, dims: readonly number[] | undefined) => {
@@ -55,12 +56,12 @@ function checkShapes(s: Shapes, error: (msg: string) => never): void {
   }
 }
 
-function wanted(node: NodeInfo, i: number): boolean {
+export function wanted(node: NodeInfo, i: number): boolean {
   return !!node.outputs[i];
 }
 
 /** Reads row `id` of an embedding table of `count` rows, or fails naming the offending index. */
-function rowOf(node: NodeInfo, what: string, id: number, count: number, token: number): number {
+export function rowOf(node: NodeInfo, what: string, id: number, count: number, token: number): number {
   if (id < 0 || id >= count) {
     throw new LambertError('INVALID_INPUT', `${describeNode(node)}: ${what} ${id} at position ${token} is out of range [0, ${count})`);
   }
@@ -165,16 +166,19 @@ export const EmbedLayerNormalization: OpDefinition = {
       }
     }
 
-    if (wanted(node, MASK_INDEX)) {
-      const maskIndex = out.alloc(MASK_INDEX, 'int32', [batch]);
-      const m = mask ? (mask.data as Int32Array) : null;
-      for (let b = 0; b < batch; b++) {
-        let count = 0;
-        if (m) for (let s = 0; s < seq; s++) if (m[b * seq + s] === 1) count++;
-        maskIndex.data[b] = count;
-      }
-      results[MASK_INDEX] = maskIndex;
-    }
+    if (wanted(node, MASK_INDEX)) results[MASK_INDEX] = maskIndex(mask, batch, seq, out);
     return results;
   },
 };
+
+/** Output 1 of both ops: the number of 1s in each row of the (B, S) int32 mask, 0s without a mask. */
+export function maskIndex(mask: Tensor | undefined, batch: number, seq: number, out: OutputAllocator): Tensor {
+  const counts = out.alloc(1, 'int32', [batch]);
+  const m = mask ? (mask.data as Int32Array) : null;
+  for (let b = 0; b < batch; b++) {
+    let count = 0;
+    if (m) for (let s = 0; s < seq; s++) if (m[b * seq + s] === 1) count++;
+    counts.data[b] = count;
+  }
+  return counts;
+}

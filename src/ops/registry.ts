@@ -93,6 +93,8 @@ import { FusedGemm } from './msFusedGemm.js';
 import { FusedMatMul } from './msFusedMatMul.js';
 import { Gelu } from './msGelu.js';
 import { MatMulIntegerToFloat } from './msMatMulIntegerToFloat.js';
+import { QAttention } from './msQAttention.js';
+import { QEmbedLayerNormalization } from './msQEmbedLayerNormalization.js';
 import { SkipLayerNormalization } from './msSkipLayerNormalization.js';
 // ---- lambert internal (fusions) ----
 import { Linear } from './lambertLinear.js';
@@ -189,6 +191,8 @@ const definitions: readonly OpDefinition<any>[] = [
   FusedMatMul,
   Gelu,
   MatMulIntegerToFloat,
+  QAttention,
+  QEmbedLayerNormalization,
   SkipLayerNormalization,
   // ---- lambert internal (fusions) ----
   Linear,
