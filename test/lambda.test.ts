@@ -111,6 +111,16 @@ describe('dist/lambda deployed alone', () => {
     const [ok] = invoke([v1(classify)], {}, 60_000);
     expect(ok.statusCode).toBe(200);
   });
+
+  it('answers alike with the init warm-up (default), without it (LAMBERT_WARMUP_RUNS=0) and with more runs', () => {
+    const classify = { task: 'classify', inputs: ['a gorgeous, witty, seductive movie.', 'dull'] };
+    const answers = ['', '0', '5'].map((runs) => invoke([classify], runs === '' ? {} : { LAMBERT_WARMUP_RUNS: runs })[0]);
+    expect(answers[0].results).toHaveLength(2);
+    // Everything but the timings.
+    for (const a of answers) delete a.timing;
+    expect(answers[1]).toEqual(answers[0]);
+    expect(answers[2]).toEqual(answers[0]);
+  });
 });
 
 describe.skipIf(!existsSync(SHARED))('trained models from raw text through the handler', () => {

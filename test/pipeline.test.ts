@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { TextPipeline } from '../src/pipeline/index.js';
 import { onnx } from '../src/proto.js';
 import { InferenceSession } from '../src/session.js';
@@ -61,6 +61,22 @@ describe('TextPipeline', () => {
     const classifier = await TextPipeline.fromFolder(folder('cls', readFileSync(join(FIXTURES, 'models/tiny-bert-cls.opset14.onnx'))));
     await expect(classifier.embed(TEXTS)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/cannot embed/) });
     expect((await classifier.classify(TEXTS)).map((c) => Object.keys(c.scores).length)).toEqual([3, 3, 3, 3]);
+  });
+
+  it('warms up by running the model on throwaway texts, for encoders and classifiers alike, without changing later results', async () => {
+    for (const [name, file] of [['warm-sbert', 'tiny-sbert'], ['warm-cls', 'tiny-bert-cls']] as const) {
+      const cold = await TextPipeline.fromFolder(folder(`${name}-cold`, readFileSync(join(FIXTURES, `models/${file}.opset14.onnx`))));
+      const warm = await TextPipeline.fromFolder(folder(name, readFileSync(join(FIXTURES, `models/${file}.opset14.onnx`))));
+      const runs = vi.spyOn(warm.session, 'run');
+      await warm.warmUp(3);
+      expect(runs).toHaveBeenCalledTimes(3);
+      // The first and third runs share the longer text; the second is shorter.
+      const lengths = runs.mock.calls.map(([feeds]) => (feeds as Record<string, Tensor>).input_ids!.dims[1]);
+      expect(lengths[0]).toBeGreaterThan(lengths[1]!);
+      expect(lengths[2]).toBe(lengths[0]);
+      const run = (p: TextPipeline) => (file === 'tiny-sbert' ? p.embed(TEXTS) : p.classify(TEXTS));
+      expect(await run(warm)).toEqual(await run(cold));
+    }
   });
 
   it('answers an empty list with an empty list', async () => {

@@ -29,6 +29,10 @@ function positiveInt(name: string, fallback: number): number {
   return Number.isSafeInteger(value) && value > 0 ? value : fallback;
 }
 
+// Inferences run at init on throwaway texts so that the container's first request finds the
+// kernels compiled (TextPipeline.warmUp); LAMBERT_WARMUP_RUNS=0 skips them.
+const WARMUP_RUNS = /^\s*0+\s*$/.test(process.env.LAMBERT_WARMUP_RUNS ?? '') ? 0 : positiveInt('LAMBERT_WARMUP_RUNS', 2);
+
 export interface ApiResponse {
   statusCode: number;
   headers: Record<string, string>;
@@ -61,6 +65,11 @@ const THREADS = positiveInt('LAMBERT_THREADS', 1);
 const ready: Promise<TextPipeline> = TextPipeline.fromFolder(modelDir, {
   quantized: QUANTIZED,
   session: { intraOpNumThreads: THREADS, ...(MAX_MEMORY_BYTES > 0 ? { maxMemoryBytes: MAX_MEMORY_BYTES } : {}) },
+}).then(async (pipeline) => {
+  // A model that cannot run even these texts fails every request with its own error; the
+  // warm-up leaves reporting that to them.
+  await pipeline.warmUp(WARMUP_RUNS).catch(() => {});
+  return pipeline;
 });
 ready.catch(() => {});
 
