@@ -14,20 +14,12 @@ import { describe, expect, it } from 'vitest';
 import { onnx } from '../src/proto.js';
 import { InferenceSession } from '../src/session.js';
 import { Tensor } from '../src/tensor.js';
-import { forOrtOracle, ortRun } from './helpers/ort.js';
+import { MLAS_AVX512 as avx512, forOrtOracle, ortRun } from './helpers/ort.js';
+import { random } from './helpers/random.js';
 
 const T = onnx.TensorProto.DataType;
 const FIXTURES = fileURLToPath(new URL('./fixtures/models/', import.meta.url));
 const BENCH = fileURLToPath(new URL('../bench/models/', import.meta.url));
-const avx512 = process.arch === 'x64' && existsSync('/proc/cpuinfo') && /\bavx512f\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
-
-function random(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 
 function floats(n: number, next: () => number, scale: number, center = 0): Float32Array {
   return Float32Array.from({ length: n }, () => center + (next() - 0.5) * 2 * scale);

@@ -8,23 +8,14 @@
  * - QEmbedLayerNormalization, uint8 and int8 tables, with and without segments: bit for bit on any
  *   CPU (onnxruntime's kernel is plain float32 C++).
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { onnx } from '../src/proto.js';
 import { InferenceSession } from '../src/session.js';
 import { Tensor } from '../src/tensor.js';
-import { ortRun, ortSaturatesU8S8 } from './helpers/ort.js';
+import { MLAS_AVX512 as avx512, ortRun, ortSaturatesU8S8 } from './helpers/ort.js';
+import { random } from './helpers/random.js';
 
 const T = onnx.TensorProto.DataType;
-const avx512 = process.arch === 'x64' && existsSync('/proc/cpuinfo') && /\bavx512f\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
-
-function random(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 
 interface Case {
   readonly name: string;

@@ -14,12 +14,16 @@
  * operator's exact result is the same), which MLAS runs through its U8U8 kernel that widens to
  * int16 before multiplying and does not saturate.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { onnx } from '../../src/proto.js';
 import { Tensor } from '../../src/tensor.js';
 import { tensorFromProto } from '../../src/tensorProto.js';
 
 const T = onnx.TensorProto.DataType;
+
+/** Whether onnxruntime's MLAS runs its x86-64 AVX-512 kernels here, the ones whose float rounding lambert reproduces. */
+export const MLAS_AVX512 = process.arch === 'x64' && existsSync('/proc/cpuinfo') && /\bavx512f\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
 
 /** Runs `bytes` in onnxruntime-node (one thread) and returns its outputs as lambert tensors. */
 export async function ortRun(bytes: Uint8Array, feeds: Record<string, Tensor>): Promise<Record<string, Tensor>> {
