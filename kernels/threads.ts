@@ -70,13 +70,15 @@ function workerMain(threads: typeof import('node:worker_threads'), factories: re
     while (Atomics.load(ctl, 0) === seen && performance.now() < spinUntil) {}
     Atomics.wait(ctl, 0, seen);
     seen = Atomics.load(ctl, 0);
-    const arrays = threads.receiveMessageOnPort(port)!.message;
     let status = 0;
     try {
-      kernels[args[0]!]!(args[1]!, args[2]!, args.subarray(3), arrays);
+      const received = threads.receiveMessageOnPort(port);
+      if (received === undefined) throw new Error('a job arrived without its operands');
+      kernels[args[0]!]!(args[1]!, args[2]!, args.subarray(3), received.message);
     } catch {
       status = 1;
     }
+    // Whatever happened, the caller blocked in split() hears back: a job never goes unanswered.
     Atomics.store(ctl, 2, status);
     Atomics.store(ctl, 1, seen);
     Atomics.notify(ctl, 1);
