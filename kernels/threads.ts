@@ -17,6 +17,9 @@ import { Worker, MessageChannel, type MessagePort } from 'node:worker_threads';
 /** Below this many multiply-adds (M·N·K) a GEMM stays on the calling thread: waking a worker costs more. */
 export const PARALLEL_MIN_WORK = 1 << 20;
 
+/** How long a split waits for a worker's answer before it fails (no job of a BERT-size model comes near it). */
+const WORKER_SILENCE_MS = 120_000;
+
 /** Control block layout (Int32 indices); the job's numbers follow as float64 from byte ARGS_BYTE. */
 const SEQ = 0;
 const DONE = 1;
@@ -162,9 +165,12 @@ export class ThreadPool {
         // The workers' shares end about when this thread's does: wait for them awake.
         const spinUntil = performance.now() + 1;
         while (Atomics.load(slot.ctl, DONE) !== seq && performance.now() < spinUntil) {}
+        // A worker that died without answering (its thread gone, not a job that threw) would
+        // block this thread for good: past WORKER_SILENCE_MS the split fails instead.
+        const giveUpAt = performance.now() + WORKER_SILENCE_MS;
         let done = Atomics.load(slot.ctl, DONE);
-        for (; done !== seq && done !== -1; done = Atomics.load(slot.ctl, DONE)) Atomics.wait(slot.ctl, DONE, done);
-        if (done === -1 || Atomics.load(slot.ctl, STATUS) !== 0) failed = true;
+        for (; done !== seq && done !== -1 && performance.now() < giveUpAt; done = Atomics.load(slot.ctl, DONE)) Atomics.wait(slot.ctl, DONE, done, 1000);
+        if (done !== seq || Atomics.load(slot.ctl, STATUS) !== 0) failed = true;
       }
     }
     if (failed) throw new Error('a kernel worker thread failed');
