@@ -4,8 +4,8 @@ import type { Tensor } from '../tensor.js';
 import type { NodeInfo, OpDefinition, OutputAllocator, ValueMeta } from './types.js';
 import { fail, meta, need, needTensor, shapeText } from './util.js';
 
-/** onnxruntime's kDefaultEmbedLayerNormEpsilon. */
-const DEFAULT_EPSILON = 1e-12;
+/** onnxruntime's kDefaultEmbedLayerNormEpsilon, the epsilon of EmbedLayerNormalization and QEmbedLayerNormalization alike. */
+export const DEFAULT_EPSILON = 1e-12;
 
 const INPUT_IDS = 0;
 const SEGMENT_IDS = 1;

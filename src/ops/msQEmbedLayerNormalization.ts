@@ -1,12 +1,9 @@
 import { LambertError, describeNode } from '../errors.js';
 import { sizeOf, type Tensor } from '../tensor.js';
-import { checkShapes, maskIndex, rowOf, wanted, type Shapes } from './msEmbedLayerNormalization.js';
+import { DEFAULT_EPSILON, checkShapes, maskIndex, rowOf, wanted, type Shapes } from './msEmbedLayerNormalization.js';
 import { QUANT_TYPES, checkType } from './quantParams.js';
 import type { NodeInfo, OpDefinition, ValueMeta } from './types.js';
 import { fail, meta, need, needTensor } from './util.js';
-
-/** onnxruntime's kDefaultEmbedLayerNormEpsilon. */
-const DEFAULT_EPSILON = 1e-12;
 
 const INPUT_IDS = 0;
 const SEGMENT_IDS = 1;
