@@ -8,30 +8,34 @@ import { LambertError } from '../errors.js';
 import { defaultModelDir } from '../pipeline/defaultModel.js';
 import { TextPipeline } from '../pipeline/index.js';
 
-export const MAX_BODY_BYTES = positiveInt('LAMBERT_MAX_BODY_BYTES', 6 * 1024 * 1024);
-const MAX_INPUTS = positiveInt('LAMBERT_MAX_INPUTS', 256);
+export const MAX_BODY_BYTES = envInt('LAMBERT_MAX_BODY_BYTES', 6 * 1024 * 1024);
+const MAX_INPUTS = envInt('LAMBERT_MAX_INPUTS', 256);
 // Texts over the model's length are truncated, as the pipeline does, unless LAMBERT_TRUNCATE=false asks for a 400.
 const TRUNCATE = !/^(false|0|no)$/i.test(process.env.LAMBERT_TRUNCATE ?? '');
 // The session's memory bound: LAMBERT_MAX_MEMORY_BYTES, else half the function's memory (the rest is
 // the runtime, the heap and the request), else the library default. Over it, a request gets 413.
-const LAMBDA_MB = positiveInt('AWS_LAMBDA_FUNCTION_MEMORY_SIZE', 0);
-const MAX_MEMORY_BYTES = positiveInt('LAMBERT_MAX_MEMORY_BYTES', LAMBDA_MB > 0 ? LAMBDA_MB * 512 * 1024 : 0);
+const LAMBDA_MB = envInt('AWS_LAMBDA_FUNCTION_MEMORY_SIZE', 0);
+const MAX_MEMORY_BYTES = envInt('LAMBERT_MAX_MEMORY_BYTES', LAMBDA_MB > 0 ? LAMBDA_MB * 512 * 1024 : 0);
 // A request stops with 503 TIMEOUT when its next batch would end within this margin of the
 // invocation's deadline (context.getRemainingTimeInMillis()): Lambda kills a function that runs
 // out of time, and the container with it.
-const DEADLINE_MARGIN_MS = positiveInt('LAMBERT_DEADLINE_MARGIN_MS', 1000);
+const DEADLINE_MARGIN_MS = envInt('LAMBERT_DEADLINE_MARGIN_MS', 1000);
 // LAMBERT_QUANTIZED=true serves model_quantized.onnx when the folder has one (as transformers.js folders do).
 const QUANTIZED = /^(true|1|yes)$/i.test(process.env.LAMBERT_QUANTIZED ?? '');
 
-/** A limit from the environment; a value that is not a positive integer would silently lift it, so it falls back. */
-function positiveInt(name: string, fallback: number): number {
-  const value = Number(process.env[name]);
-  return Number.isSafeInteger(value) && value > 0 ? value : fallback;
+/**
+ * An integer setting from the environment, at least `min`; anything else (unset, empty, not such
+ * an integer) would silently change what it bounds, so it falls back.
+ */
+function envInt(name: string, fallback: number, min = 1): number {
+  const raw = process.env[name]?.trim();
+  const value = raw ? Number(raw) : Number.NaN;
+  return Number.isSafeInteger(value) && value >= min ? value : fallback;
 }
 
 // Inferences run at init on throwaway texts so that the container's first request finds the
 // kernels compiled (TextPipeline.warmUp); LAMBERT_WARMUP_RUNS=0 skips them.
-const WARMUP_RUNS = /^\s*0+\s*$/.test(process.env.LAMBERT_WARMUP_RUNS ?? '') ? 0 : positiveInt('LAMBERT_WARMUP_RUNS', 2);
+const WARMUP_RUNS = envInt('LAMBERT_WARMUP_RUNS', 2, 0);
 
 export interface ApiResponse {
   statusCode: number;
@@ -61,7 +65,7 @@ const modelName = basename(resolve(modelDir));
 // Started at init (outside any request) so the first request finds the model loaded; a failure
 // is reported per request instead of killing the container.
 // LAMBERT_THREADS splits the GEMMs over worker threads: worth it from 3538 MB (two vCPUs) up.
-const THREADS = positiveInt('LAMBERT_THREADS', 1);
+const THREADS = envInt('LAMBERT_THREADS', 1);
 const ready: Promise<TextPipeline> = TextPipeline.fromFolder(modelDir, {
   quantized: QUANTIZED,
   session: { intraOpNumThreads: THREADS, ...(MAX_MEMORY_BYTES > 0 ? { maxMemoryBytes: MAX_MEMORY_BYTES } : {}) },
